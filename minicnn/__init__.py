@@ -1,0 +1,34 @@
+"""minicnn: convolutional neural networks from scratch, in numpy.
+
+A companion package to the minicnn course. Each module is one topic and matches a chapter:
+
+========================  ==========================================  =======
+module                    topic                                       chapter
+========================  ==========================================  =======
+``minicnn.images``        images as arrays, sample photographs        01
+``minicnn.conv``          convolution (loop reference and fast path)  02
+``minicnn.shapes``        the output-size formula                     03
+``minicnn.activations``   ReLU, sigmoid, tanh                         04
+``minicnn.pooling``       max and average pooling                     05
+``minicnn.losses``        softmax and cross-entropy                   06
+``minicnn.layers``        layer objects with forward and backward     06-07
+``minicnn.network``       ``Sequential``: a stack of layers           07
+``minicnn.optim``         SGD and Adam                                07
+``minicnn.train``         ``fit`` and ``evaluate``                    07
+``minicnn.datasets``      Fashion-MNIST, offline-first                07
+``minicnn.gradcheck``     numerical gradients                         06-07
+``minicnn.plotting``      the course's figures                        all
+``minicnn.widgets``       interactive widgets for the notebooks       02-08
+========================  ==========================================  =======
+
+Layout convention: **channels-last**, as the images themselves and matplotlib see them.
+
+- an image is ``(H, W, C)``; a batch of images is ``(N, H, W, C)``;
+- filters are ``(F, kh, kw, C)``: F filters, each kh x kw and as deep as its input;
+- a feature map is ``(H', W', F)``, with ``H' = (H - kh + 2 * padding) // stride + 1``.
+
+PyTorch is channels-first: ``x_torch = x.transpose(0, 3, 1, 2)`` for a batch and
+``w_torch = w.transpose(0, 3, 1, 2)`` for filters.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,173 @@
+"""``Sequential``: a network as a list of layers applied one after another (chapter 07).
+
+The forward pass feeds each layer's output to the next; the backward pass walks the list in
+reverse, handing each layer the gradient of the one after it (backpropagation).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from minicnn.layers import LAYER_TYPES
+from minicnn.losses import softmax
+
+
+class Summary(str):
+    """A text table that shows as itself in a notebook (no quotes, real line breaks)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+class Sequential:
+    """Layers applied in order. Input (N, H, W, C) -> logits (N, K).
+
+    Parameters
+    ----------
+    layers : list
+        Layer objects (see :mod:`minicnn.layers`), or any objects with ``forward``,
+        ``backward``, ``params`` and ``grads``.
+    """
+
+    def __init__(self, layers) -> None:
+        layers = list(layers)
+        for i, layer in enumerate(layers):
+            missing = [m for m in ("forward", "backward", "params", "grads")
+                       if not hasattr(layer, m)]
+            if missing:
+                raise TypeError(f"layers[{i}] ({layer!r}) is not a layer: it lacks "
+                                f"{', '.join(missing)}")
+        self.layers = layers
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Run every layer in order; returns the last layer's output (the logits)."""
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dout: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        """Backpropagate ``dout`` (gradient w.r.t. the output) through every layer.
+
+        Fills each layer's ``grads`` and returns the gradient with respect to the input.
+        ``need_input_grad=False`` lets the first layer skip that last, unused gradient.
+        """
+        for i, layer in enumerate(reversed(self.layers)):
+            first = i == len(self.layers) - 1
+            if first and not need_input_grad and hasattr(layer, "_cache") and \
+                    type(layer).__name__ == "Conv2D":
+                layer.backward(dout, need_dx=False)
+                return None
+            dout = layer.backward(dout)
+        return dout
+
+    def predict_proba(self, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
+        """Class probabilities, shape (N, K), computed in batches to bound memory."""
+        parts = [softmax(self.forward(x[i:i + batch_size]))
+                 for i in range(0, len(x), batch_size)]
+        return np.concatenate(parts)
+
+    def predict(self, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
+        """The most likely class of each sample, shape (N,)."""
+        return self.predict_proba(x, batch_size).argmax(axis=1)
+
+    @property
+    def n_params(self) -> int:
+        return int(sum(p.size for layer in self.layers for p in layer.params.values()))
+
+    def summary(self, input_shape: tuple[int, ...]) -> Summary:
+        """A table of each layer's output shape and parameter count for one input sample.
+
+        Shapes come from :func:`minicnn.shapes.output_size`, so a layer that does not fit the
+        shape before it raises a clear error here, before any training.
+        """
+        shape = tuple(input_shape)
+        rows = [("input", str(shape), "")]
+        for layer in self.layers:
+            shape = tuple(layer.output_shape(shape))
+            n = sum(p.size for p in layer.params.values())
+            label = layer.label() if hasattr(layer, "label") else type(layer).__name__
+            rows.append((label, str(shape), f"{n:,}"))
+        rows.append(("total", "", f"{self.n_params:,}"))
+        widths = [max(len(r[i]) for r in rows + [("layer", "output shape", "params")])
+                  for i in range(3)]
+        line = "  ".join("-" * w for w in widths)
+        fmt = "{:<%d}  {:<%d}  {:>%d}" % tuple(widths)
+        body = [fmt.format(*r) for r in rows]
+        return Summary("\n".join([fmt.format("layer", "output shape", "params"), line,
+                                  *body[:-1], line, body[-1]]))
+
+    def astype(self, dtype) -> Sequential:
+        """Convert every parameter to ``dtype`` in place (float64 for gradient checks)."""
+        for layer in self.layers:
+            for name, p in layer.params.items():
+                layer.params[name] = p.astype(dtype)
+                layer.grads[name] = np.zeros_like(layer.params[name])
+        return self
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Every parameter, keyed ``"<layer index>.<name>"``."""
+        return {f"{i}.{name}": p for i, layer in enumerate(self.layers)
+                for name, p in layer.params.items()}
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Save the architecture and weights to an ``.npz`` file, atomically.
+
+        The file is written to a temporary name in the same folder and then renamed, so an
+        interrupted save never leaves a half-written file under ``path``.
+        """
+        path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_name(path.name + ".npz")
+        arch = [{"type": type(layer).__name__, "config": layer.config()}
+                if type(layer).__name__ in LAYER_TYPES else {"type": type(layer).__name__}
+                for layer in self.layers]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, __architecture__=np.array(json.dumps(arch)), **self.state())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Sequential:
+        """Rebuild a model saved with :meth:`save`."""
+        with np.load(path, allow_pickle=False) as data:
+            arch = json.loads(str(data["__architecture__"]))
+            unknown = [a["type"] for a in arch if a["type"] not in LAYER_TYPES]
+            if unknown:
+                raise ValueError(f"{path} holds custom layers {unknown}; build the model "
+                                 "yourself and call model.load_weights(path)")
+            model = cls([LAYER_TYPES[a["type"]](**a["config"]) for a in arch])
+            model._set_state(data)
+        return model
+
+    def load_weights(self, path: str | os.PathLike) -> Sequential:
+        """Load weights saved with :meth:`save` into this model (shapes must match)."""
+        with np.load(path, allow_pickle=False) as data:
+            self._set_state(data)
+        return self
+
+    def _set_state(self, data) -> None:
+        for key, p in self.state().items():
+            if key not in data:
+                raise ValueError(f"the saved file has no parameter {key!r}: was it saved from "
+                                 "a different architecture?")
+            saved = data[key]
+            if saved.shape != p.shape:
+                raise ValueError(f"parameter {key!r} has shape {p.shape} here but {saved.shape} "
+                                 "in the file: the architectures differ")
+            i, name = key.split(".", 1)
+            self.layers[int(i)].params[name] = saved.astype(p.dtype)
+
+    def __repr__(self) -> str:
+        inner = ",\n".join(f"    {layer!r}" for layer in self.layers)
+        return f"Sequential([\n{inner},\n])"
