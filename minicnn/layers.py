@@ -91,6 +91,7 @@ class Conv2D(Layer):
             raise ValueError(f"Conv2D expects {self.in_channels} input channel(s) but x has "
                              f"shape {x.shape} ({x.shape[3]} channels, last axis); set "
                              f"in_channels={x.shape[3]} or check the layer before")
+        self._cache = None  # free the last batch's columns before making this batch's
         out, self._cache = conv_forward(x, self.params["w"], self.params["b"],
                                         self.stride, self.padding)
         return out

@@ -82,13 +82,30 @@ def max_pool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
     dx : ndarray, shape (N, H, W, C)
     """
     x, out, size, stride = cache
-    dx = np.zeros(x.shape, dtype=np.result_type(dout, x))
-    taken = np.zeros(out.shape, dtype=bool)
+    dtype = np.result_type(dout, x)
+    covered = size == stride and x.shape[1] == out.shape[1] * size \
+        and x.shape[2] == out.shape[2] * size
+    # Without overlaps, each input takes its gradient from one window only, so the gradient of
+    # each window offset can be written straight into place (no zeros first, no adds): this is
+    # where most of the speed comes from. Multiplying by the 0/1 mask is exact unless ``dout``
+    # holds inf or NaN; then take the slower ``np.where``.
+    overlap = stride < size
+    write = not overlap and bool(np.isfinite(dout).all())
+    dx = np.empty(x.shape, dtype) if covered and write else np.zeros(x.shape, dtype)
     dx_views = dict(_views(dx, size, stride))
+    hit = np.empty(out.shape, dtype=bool)
+    taken = None
     for ij, view in _views(x, size, stride):
-        first = (view == out) & ~taken
-        taken |= first
-        dx_views[ij] += np.where(first, dout, 0)
+        np.equal(view, out, out=hit)
+        if taken is None:
+            taken = hit.copy()
+        else:
+            hit &= ~taken  # only the first maximum of each window
+            taken |= hit
+        if write:
+            np.multiply(dout, hit, out=dx_views[ij])
+        else:
+            dx_views[ij] += np.where(hit, dout, 0)
     return dx
 
 

@@ -7,8 +7,10 @@ which the network never trained on, to see whether it generalises.
 
 from __future__ import annotations
 
+import ctypes
 import math
 import os
+import sys
 
 import numpy as np
 
@@ -41,6 +43,26 @@ def small_cnn(seed: int = 0, channels: tuple[int, int] = (8, 16), n_classes: int
         Conv2D(c1, c2, 3, padding=1, seed=seed + 1), ReLU(), MaxPool2D(2, 2),
         Flatten(), Dense(flat, n_classes, seed=seed + 2),
     ])
+
+
+def _keep_freed_memory() -> None:
+    """Let glibc's malloc keep freed memory for reuse instead of handing it back to the system.
+
+    Every training step allocates and frees the same megabyte-sized arrays. By default glibc
+    returns such memory to the kernel, and the next step pays a page fault for every 4 KiB it
+    touches again: about 1,600 faults per step for the second conv layer alone, up to half its
+    time on a virtual machine. Keeping up to 256 MiB of freed memory (arrays up to 32 MiB come
+    from the reusable heap) removes that cost; the peak memory is unchanged. Nothing happens
+    where the C library is not glibc.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-1, 256 << 20)  # M_TRIM_THRESHOLD: keep this much free memory
+        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD: below this, reuse the heap
+    except (OSError, AttributeError):
+        pass
 
 
 def _progress_enabled(progress) -> bool:
@@ -86,7 +108,7 @@ def evaluate(model: Sequential, x: np.ndarray, y: np.ndarray,
 
 def fit(model: Sequential, x: np.ndarray, y: np.ndarray, epochs: int, batch_size: int,
         optimizer, validation: tuple[np.ndarray, np.ndarray] | None = None, seed: int = 0,
-        progress="auto", callback=None) -> History:
+        progress="auto", callback=None, lr_decay: float = 1.0) -> History:
     """Train ``model`` on (x, y) with mini-batch gradient descent.
 
     Parameters
@@ -105,6 +127,10 @@ def fit(model: Sequential, x: np.ndarray, y: np.ndarray, epochs: int, batch_size
         environment variable ``MINICNN_PROGRESS=0`` is set.
     callback : callable(epoch, history), optional
         Called after every epoch (e.g. to update a live plot).
+    lr_decay : float
+        After every epoch the optimiser's ``lr`` is multiplied by this (default 1: constant).
+        Big steps early and small steps late usually end at a better model than one constant
+        step size, e.g. ``lr_decay=0.7``.
 
     Raises
     ------
@@ -116,7 +142,14 @@ def fit(model: Sequential, x: np.ndarray, y: np.ndarray, epochs: int, batch_size
     batch_size = _checks.positive_int("batch_size", batch_size)
     if validation is not None:
         validation = _check_data(*validation, name="validation x")
+    if isinstance(lr_decay, bool) or not isinstance(lr_decay, (int, float)) \
+            or not 0 < lr_decay <= 1:
+        raise ValueError(f"lr_decay must be a number in (0, 1], got {lr_decay!r}; 1 keeps the "
+                         "learning rate constant, 0.7 shrinks it by 30 % after every epoch")
+    if lr_decay != 1 and not hasattr(optimizer, "lr"):
+        raise TypeError(f"lr_decay needs an optimizer with an lr attribute, got {optimizer!r}")
     rng = np.random.default_rng(seed)
+    _keep_freed_memory()
     loss_fn = SoftmaxCrossEntropy()
     history = History(loss=[], accuracy=[])
     n_batches = math.ceil(len(x) / batch_size)
@@ -146,7 +179,8 @@ def fit(model: Sequential, x: np.ndarray, y: np.ndarray, epochs: int, batch_size
                 if bar is not None:
                     bar.update(1)
                     if b % 20 == 0 or b == n_batches - 1:
-                        bar.set_postfix(loss=f"{total_loss / min(len(x), (b + 1) * batch_size):.3f}")
+                        seen = min(len(x), (b + 1) * batch_size)
+                        bar.set_postfix(loss=f"{total_loss / seen:.3f}")
             history["loss"].append(total_loss / len(x))
             history["accuracy"].append(correct / len(x))
             if validation is not None:
@@ -155,6 +189,8 @@ def fit(model: Sequential, x: np.ndarray, y: np.ndarray, epochs: int, batch_size
                 history.setdefault("val_accuracy", []).append(val_acc)
             if callback is not None:
                 callback(epoch, history)
+            if lr_decay != 1:
+                optimizer.lr *= lr_decay
     finally:
         if bar is not None:
             bar.close()

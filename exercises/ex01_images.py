@@ -1,0 +1,41 @@
+"""Exercise 1: images as arrays.
+
+A colour image is a 3-D array (H, W, 3): height, width and depth, the depth holding the red,
+green and blue intensities (0 to 255). A grayscale image keeps one intensity per pixel.
+
+Replace each ``raise NotImplementedError(...)`` line with your own numpy code (keep the
+signature), then check your work from the notebook with::
+
+    from minicnn.grade import check
+    check("ex01")
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def to_grayscale(image: np.ndarray) -> np.ndarray:
+    """Turn a colour image into a grayscale one with the luminance weights.
+
+    Our eyes are most sensitive to green and least to blue, so the channels are weighted::
+
+        gray = 0.299 * R + 0.587 * G + 0.114 * B
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, 3)
+        Red, green and blue intensities from 0 to 255, any numeric dtype (``uint8``
+        included: beware of overflow if you add ``uint8`` values together).
+
+    Returns
+    -------
+    ndarray, shape (H, W), dtype float
+        The grayscale intensities, still from 0 to 255.
+
+    Examples
+    --------
+    >>> to_grayscale(np.array([[[255, 255, 255], [255, 0, 0]]], dtype=np.uint8))
+    array([[255.   ,  76.245]])
+    """
+    raise NotImplementedError("Exercise 1.1: to_grayscale")

@@ -1,0 +1,88 @@
+"""Exercise 6: the fully-connected layer, softmax and cross-entropy.
+
+A dense layer gives every output a weighted sum of all inputs plus a bias. Softmax turns the
+last layer's scores (logits) into probabilities, and cross-entropy measures how little
+probability the network gave to the right class.
+
+Replace each ``raise NotImplementedError(...)`` line with your own numpy code (keep the
+signature), then check your work from the notebook with::
+
+    from minicnn.grade import check
+    check("ex06")
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def dense_forward(x: np.ndarray, weights: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """Fully-connected layer: a weighted sum of all inputs plus a bias.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, D)
+        N samples with D features each (flatten feature maps first).
+    weights : ndarray, shape (D, M)
+        One column of weights per output neuron.
+    bias : ndarray, shape (M,)
+        One bias per output neuron.
+
+    Returns
+    -------
+    ndarray, shape (N, M)
+        ``out[n, m] = sum_d x[n, d] * weights[d, m] + bias[m]``.
+    """
+    raise NotImplementedError("Exercise 6.1: dense_forward")
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Turn each row of scores into probabilities that sum to 1.
+
+    Parameters
+    ----------
+    logits : ndarray, shape (N, K)
+        One row of K class scores per sample; values may be in the thousands.
+
+    Returns
+    -------
+    ndarray, shape (N, K)
+        ``exp(logits[n, k]) / sum_j exp(logits[n, j])``, computed without overflow.
+    """
+    raise NotImplementedError("Exercise 6.2: softmax")
+
+
+def cross_entropy(probs: np.ndarray, labels: np.ndarray) -> float:
+    """Mean negative log-likelihood of the correct classes.
+
+    Parameters
+    ----------
+    probs : ndarray, shape (N, K)
+        Predicted probabilities, each row summing to 1.
+    labels : ndarray of int, shape (N,)
+        The correct class of each sample, from 0 to K - 1.
+
+    Returns
+    -------
+    float
+        ``-mean_n log(probs[n, labels[n]])``.
+    """
+    raise NotImplementedError("Exercise 6.3: cross_entropy")
+
+
+def softmax_cross_entropy_grad(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Gradient of ``cross_entropy(softmax(logits), labels)`` with respect to the logits.
+
+    Parameters
+    ----------
+    logits : ndarray, shape (N, K)
+        Class scores.
+    labels : ndarray of int, shape (N,)
+        The correct classes.
+
+    Returns
+    -------
+    ndarray, shape (N, K)
+        ``(softmax(logits) - one_hot(labels)) / N``: the loss is a mean over N samples.
+    """
+    raise NotImplementedError("Exercise 6.4: softmax_cross_entropy_grad")

@@ -1,0 +1,53 @@
+"""Command line: ``python -m minicnn.grade PATH [PATH ...] [--json] [--csv FILE]``.
+
+Grades each submission folder (laid out like ``exercises/``) and prints a report per
+submission, or one JSON object (a list of them for several paths) with ``--json``. ``--csv``
+also writes a gradebook and a feedback file per submission beside it. The exit status is 0
+whenever grading ran, whatever the scores; 2 for bad arguments. Paths that are not folders
+(a stray zip in ``submissions/*``) are skipped with a warning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from minicnn.grade import report
+from minicnn.grade.core import grade_submission
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m minicnn.grade",
+        description="Grade minicnn exercise folders (laid out like exercises/).")
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="submission folder(s)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--csv", metavar="FILE", help="write a gradebook CSV and a feedback "
+                        "file per submission into FILE's stem + '-feedback/'")
+    parser.add_argument("--only", action="append", metavar="CHAPTER",
+                        help="grade only this chapter (ex02) or module; may be repeated")
+    parser.add_argument("--jobs", type=int, default=2, help="modules graded at the same time")
+    args = parser.parse_args(argv)
+    folders = [p for p in args.paths if Path(p).is_dir()]
+    for path in args.paths:
+        if path not in folders:
+            print(f"skipping {path}: not a folder", file=sys.stderr)
+    if not folders:
+        parser.error("not a folder: pass submission folders laid out like exercises/")
+    try:
+        subs = [grade_submission(p, only=args.only, jobs=args.jobs) for p in folders]
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.json:
+        print(report.as_json(subs))
+    else:
+        print("\n\n".join(report.text_report(s) for s in subs))
+    if args.csv:
+        folder = report.write_csv(subs, args.csv)
+        print(f"gradebook written to {args.csv}, feedback to {folder}/", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

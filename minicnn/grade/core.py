@@ -1,0 +1,131 @@
+"""Grade one submission folder: copy it, run each module in its own process, judge."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from minicnn.grade import catalog, sandbox, static
+from minicnn.grade.judge import Result, grade_function
+
+
+@dataclass
+class Submission:
+    """The grade of one submission folder."""
+
+    submission: str
+    results: list[Result] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return round(sum(r.points for r in self.results), 2)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(r.max_points for r in self.results), 2)
+
+    def result(self, function: str) -> Result:
+        return next(r for r in self.results if r.function == function)
+
+    def as_dict(self) -> dict:
+        return {"submission": self.submission, "score": self.score,
+                "max_score": self.max_score, "results": [r.as_dict() for r in self.results]}
+
+
+def grade_submission(folder, only=None, jobs: int = 2, name: str | None = None) -> Submission:
+    """Grade the exercise modules in ``folder`` (laid out like ``exercises/``).
+
+    Parameters
+    ----------
+    folder : str or Path
+        A folder holding ``ex01_images.py`` ... ``ex07_training.py`` (missing files score 0).
+    only : str or list of str, optional
+        Grade only these modules, chapters ("ex02") or "module.function" keys.
+    jobs : int
+        How many modules to run at the same time.
+    name : str, optional
+        The name shown in the report (default: ``folder`` as given).
+
+    Returns
+    -------
+    Submission
+        One :class:`~minicnn.grade.judge.Result` per graded function.
+    """
+    source = Path(folder)
+    if not source.is_dir():
+        raise FileNotFoundError(f"submission folder {str(folder)!r} does not exist; pass a "
+                                "folder laid out like exercises/")
+    exercises = catalog.select(only)
+    workdir = sandbox.new_workdir()
+    try:
+        copy = sandbox.copy_submission(source, workdir)
+        deadline = time.monotonic() + sandbox.SUBMISSION_SECONDS
+        modules = list(dict.fromkeys(ex.module for ex in exercises))
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            runs = dict(zip(modules, pool.map(
+                lambda m: _grade_module(source, copy, workdir, m, exercises, deadline),
+                modules), strict=True))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    results = [runs[ex.module][ex.function] for ex in exercises]
+    return Submission(str(folder) if name is None else name, results)
+
+
+def _grade_module(source: Path, copy: Path, workdir: Path, module: str, exercises: list,
+                  deadline: float) -> dict[str, Result]:
+    mine = [ex for ex in exercises if ex.module == module]
+    original = source / f"{module}.py"
+    if not original.is_file():
+        message = f"{module}.py is not in the submission folder"
+        return {ex.function: grade_function(ex, None, message, "missing") for ex in mine}
+    if original.is_symlink() and not _inside(original.resolve(), source.resolve()):
+        message = (f"scores 0: {module}.py is a link to a file outside the submission "
+                   "folder; submit your own file")
+        return {ex.function: grade_function(ex, None, message, "forbidden") for ex in mine}
+    findings = static.scan((copy / f"{module}.py").read_text(errors="replace"),
+                           {ex.function: ex.numpy_convolution_banned for ex in mine})
+    cases = {ex.function: sandbox.encode_cases(ex.cases) for ex in mine}
+    run = sandbox.run_module(copy, workdir, module, cases, [ex.function for ex in mine],
+                             deadline, sandbox.forbidden_dirs())
+    graded = {}
+    for ex in mine:
+        if ex.function in findings:
+            graded[ex.function] = grade_function(
+                ex, None, f"scores 0: {findings[ex.function]}; the graded functions must do "
+                "the work themselves with numpy", "forbidden")
+            graded[ex.function].mistakes = ["forbidden_library"]
+        elif ex.function in run.failures:
+            status, message = run.failures[ex.function]
+            graded[ex.function] = grade_function(ex, None, message, status)
+        else:
+            graded[ex.function] = grade_function(ex, run.reports.get(ex.function))
+    return graded
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.relative_to(folder)
+        return True
+    except ValueError:
+        return False
+
+
+def grade_functions(functions: dict, name: str = "functions") -> Submission:
+    """Grade callables in this process, with the same checks (no sandbox, no limits).
+
+    For trusted code only, e.g. the package's own functions:
+    ``grade_functions({"ex02_convolution.conv2d": minicnn.conv.conv2d})``.
+    """
+    from minicnn.grade._child import Watcher, run_case
+
+    results = []
+    watcher = Watcher({})
+    for ex in catalog.select(list(functions)):
+        func = functions.get(ex.key)
+        outcomes = [run_case(func, case, watcher, "\0") for case in
+                    sandbox.encode_cases(ex.cases)]
+        results.append(grade_function(ex, {"results": outcomes, "used": []}))
+    return Submission(name, results)

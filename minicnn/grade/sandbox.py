@@ -1,0 +1,228 @@
+"""Running a submission's code safely: a temporary copy, one child process per module,
+time and memory limits, and restarts after a crash or a time-out.
+
+Limits (also in the report a learner sees): each module gets ``IMPORT_SECONDS`` to import,
+each function ``FUNCTION_SECONDS`` for all its checks, the child ``MEMORY_BYTES`` of address
+space, and a whole submission ``SUBMISSION_SECONDS``. A child that overruns is killed (its
+whole process group); a new child then grades the module's remaining functions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from minicnn.grade._codec import encode
+
+CHILD = Path(__file__).with_name("_child.py")
+IMPORT_SECONDS = 5.0
+FUNCTION_SECONDS = 4.0
+SUBMISSION_SECONDS = 55.0
+MEMORY_BYTES = 2 * 2**30
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class ModuleRun:
+    """What happened when one module's functions were run."""
+
+    reports: dict = field(default_factory=dict)  # function -> report from the child
+    failures: dict = field(default_factory=dict)  # function -> (status, message)
+    imports: list = field(default_factory=list)  # forbidden packages it imported
+
+
+def copy_submission(folder: Path, dest: Path) -> Path:
+    """Copy the ``*.py`` files at the top of the submission into ``dest/submission``.
+
+    Subfolders (``backup/``, caches) and other files are left out: only modules are graded.
+    """
+    target = dest / "submission"
+    target.mkdir()
+    for path in sorted(folder.glob("*.py")):
+        if path.is_file():
+            shutil.copyfile(path, target / path.name)
+    return target
+
+
+def _child_env(home: Path) -> dict:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
+           "TMPDIR": str(home), "LANG": "C.UTF-8", "MPLBACKEND": "Agg"}
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[name] = "1"
+    return env
+
+
+class _Lines:
+    """Read JSON lines from a pipe with a deadline."""
+
+    def __init__(self, stream) -> None:
+        self.fd = stream.fileno()
+        self.buffer = b""
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.fd, selectors.EVENT_READ)
+
+    def next(self, deadline: float):
+        """The next event, None at end of file, or "timeout"."""
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.selector.select(timeout=left):
+                return "timeout"
+            chunk = os.read(self.fd, 1 << 16)
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        try:
+            return json.loads(line)
+        except ValueError:
+            return {"event": "garbled"}
+
+    def close(self) -> None:
+        self.selector.close()
+
+
+def _kill(proc: subprocess.Popen) -> int:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    return proc.wait()
+
+
+def _exit_text(code: int | None) -> str:
+    if code is None:
+        return "it stopped"
+    if code < 0:
+        try:
+            return f"it was killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"it was killed by signal {-code}"
+    return f"it ended the Python process with exit code {code} (sys.exit or os._exit?)"
+
+
+def run_module(folder: Path, workdir: Path, module: str, cases: dict, functions: list[str],
+               deadline: float, forbidden_dirs: dict[str, str]) -> ModuleRun:
+    """Run ``functions`` of ``module`` in child processes; ``cases`` are encoded inputs."""
+    run = ModuleRun()
+    cases_file = workdir / f"cases-{module}.json"
+    cases_file.write_text(json.dumps(cases))
+    remaining = list(functions)
+    while remaining:
+        if time.monotonic() >= deadline:
+            for name in remaining:
+                run.failures[name] = ("timeout", "not graded: the submission used up its "
+                                      f"{SUBMISSION_SECONDS:.0f} s time budget")
+            break
+        remaining = _one_child(folder, workdir, module, cases_file, remaining, deadline,
+                               forbidden_dirs, run)
+    return run
+
+
+def _one_child(folder, workdir, module, cases_file, remaining, deadline, forbidden_dirs,
+               run: ModuleRun) -> list[str]:
+    """Start one child; return the functions still to grade after it stops."""
+    config = {"module": module, "folder": str(folder), "cases": str(cases_file),
+              "functions": remaining, "memory_bytes": MEMORY_BYTES,
+              "forbidden_dirs": forbidden_dirs,
+              "debug": bool(os.environ.get("MINICNN_GRADE_DEBUG"))}
+    stderr = None if config["debug"] else subprocess.DEVNULL
+    proc = subprocess.Popen([sys.executable, "-I", "-B", str(CHILD)], cwd=folder,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+                            env=_child_env(workdir), start_new_session=True)
+    lines = _Lines(proc.stdout)
+    try:
+        proc.stdin.write((json.dumps(config) + "\n").encode())
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass
+    try:
+        return _follow(proc, lines, module, remaining, deadline, run)
+    finally:
+        lines.close()
+        if proc.poll() is None:
+            _kill(proc)
+        proc.stdout.close()
+
+
+def _follow(proc, lines: _Lines, module: str, remaining: list[str], deadline: float,
+            run: ModuleRun) -> list[str]:
+    started = time.monotonic()
+    event = lines.next(min(deadline, started + IMPORT_SECONDS + 5.0))  # start-up
+    if isinstance(event, dict) and event.get("event") == "import":
+        event = lines.next(min(deadline, time.monotonic() + IMPORT_SECONDS))
+    if event == "timeout" or event is None or event.get("event") not in ("imported",
+                                                                         "import-error"):
+        if event == "timeout":
+            message = (f"importing {module}.py did not finish within {IMPORT_SECONDS:.0f} s "
+                       "(an endless loop or a long computation at the top level of the file?)")
+            status = "timeout"
+        else:
+            message = (f"importing {module}.py stopped the grading process: "
+                       f"{_exit_text(_kill(proc))}; code at the top level of the file must "
+                       "not exit")
+            status = "error"
+        for name in remaining:
+            run.failures[name] = (status, message)
+        return []
+    run.imports = event.get("imports", [])
+    if event["event"] == "import-error":
+        error = event["error"]
+        text = f"{error['type']}: {error['message']}".rstrip(": ")
+        where = f" ({error['where']})" if error.get("where") else ""
+        for name in remaining:
+            run.failures[name] = ("error", f"{module}.py could not be imported, so this "
+                                  f"function could not be graded: {text}{where}")
+        return []
+    todo = list(remaining)
+    while todo:
+        name = todo[0]
+        event = lines.next(min(deadline, time.monotonic() + FUNCTION_SECONDS))
+        if isinstance(event, dict) and event.get("event") == "start":
+            limit = min(deadline, time.monotonic() + FUNCTION_SECONDS)
+            event = lines.next(limit)
+        if isinstance(event, dict) and event.get("event") == "done":
+            run.reports[name] = event
+            todo.pop(0)
+            continue
+        if event == "timeout" and time.monotonic() >= deadline:
+            _kill(proc)
+            for late in todo:
+                run.failures[late] = ("timeout", "not graded: the submission used up its "
+                                      f"{SUBMISSION_SECONDS:.0f} s time budget")
+            return []
+        if event == "timeout":
+            _kill(proc)
+            run.failures[name] = ("timeout", f"stopped after {FUNCTION_SECONDS:.0f} s: "
+                                  f"{name} did not return (an endless loop?); its checks "
+                                  "use small arrays and take well under a second")
+        else:
+            run.failures[name] = ("error", f"{name} stopped the grading process: "
+                                  f"{_exit_text(_kill(proc))}")
+        return todo[1:]
+    return []
+
+
+def forbidden_dirs() -> dict[str, str]:
+    """Folders whose code a submission must not run: the repository's answers."""
+    dirs = {str(REPO / "solutions"): "solutions"}
+    package = Path(__file__).resolve().parents[1]
+    dirs[str(package)] = "minicnn"
+    return dirs
+
+
+def new_workdir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="minicnn-grade-"))
+
+
+def encode_cases(cases) -> list[dict]:
+    return [{"args": [encode(a) for a in c.args],
+             "kwargs": {k: encode(v) for k, v in c.kwargs.items()}} for c in cases]

@@ -1,0 +1,54 @@
+"""Exercise 3: the output-size formula.
+
+A filter of size F slid with stride S over an input of size W, padded with P zeros on each
+side, fits at (W - F + 2P) / S + 1 positions. When that is not a whole number the filter does
+not tile the input, and we refuse the configuration instead of silently dropping pixels.
+"""
+
+from __future__ import annotations
+
+
+def output_size(input_size: int, filter_size: int, stride: int = 1, padding: int = 0) -> int:
+    """Number of positions a filter takes along one axis (width or height).
+
+    Parameters
+    ----------
+    input_size : int
+        W, the input's width, at least 1.
+    filter_size : int
+        F, the filter's width, at least 1.
+    stride : int
+        S, the step between positions, at least 1.
+    padding : int
+        P, zeros added on each side, at least 0.
+
+    Returns
+    -------
+    int
+        ``(W - F + 2P) / S + 1``.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range, if the filter is larger than the padded input
+        (``W - F + 2P < 0``), or if ``W - F + 2P`` is not divisible by ``S``.
+
+    Examples
+    --------
+    >>> output_size(10, 2, stride=2)
+    5
+    """
+    if input_size < 1 or filter_size < 1 or stride < 1 or padding < 0:
+        raise ValueError(
+            f"need input_size >= 1, filter_size >= 1, stride >= 1 and padding >= 0; got "
+            f"input_size={input_size}, filter_size={filter_size}, stride={stride}, "
+            f"padding={padding}")
+    span = input_size - filter_size + 2 * padding
+    if span < 0:
+        raise ValueError(f"the filter ({filter_size}) is larger than the padded input "
+                         f"({input_size} + 2 * {padding}); use a smaller filter or more padding")
+    if span % stride != 0:
+        raise ValueError(f"({input_size} - {filter_size} + 2 * {padding}) / {stride} = "
+                         f"{span / stride} is not a whole number: the filter does not tile "
+                         "the input; change the stride or the padding")
+    return span // stride + 1

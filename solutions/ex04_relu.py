@@ -1,0 +1,44 @@
+"""Exercise 4: the ReLU non-linearity and its gradient.
+
+ReLU keeps positive values and replaces negative ones by zero: f(x) = max(0, x).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def relu(x: np.ndarray) -> np.ndarray:
+    """Apply ReLU element-wise, without changing ``x``.
+
+    Parameters
+    ----------
+    x : ndarray, any shape
+        For example a feature map (H, W, F) or a batch (N, H, W, C).
+
+    Returns
+    -------
+    ndarray, same shape as ``x``
+        ``max(0, x)`` for every element; a new array (``x`` itself is left unchanged).
+    """
+    return np.where(x > 0, x, 0)
+
+
+def relu_backward(dout: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Gradient of the loss with respect to the input of ReLU.
+
+    Parameters
+    ----------
+    dout : ndarray, same shape as ``x``
+        Gradient of the loss with respect to ReLU's output.
+    x : ndarray
+        The input ReLU received in the forward pass.
+
+    Returns
+    -------
+    ndarray, same shape as ``x``
+        ``dout`` where ``x > 0`` and 0 elsewhere (ReLU's slope is 1 for positive inputs and
+        0 for negative ones).
+    """
+    slope = (x > 0).astype(np.float64)
+    return dout * slope

@@ -1,0 +1,118 @@
+"""The one suite that grades any exercise folder with the grader's checks.
+
+By default it grades ``solutions/`` (everything must pass). Point it elsewhere with the
+environment variable ``MINICNN_SUBMISSION``::
+
+    MINICNN_SUBMISSION=exercises python -m pytest tests/test_exercises.py
+
+The starters then fail every test with "not implemented yet"; a learner's folder fails with
+the grader's feedback for each function that is not right yet. ``pytest -m ch05`` checks one
+chapter. The last tests train the chapter 07 network with the folder's own functions.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from minicnn.grade import EXERCISES, grade_submission
+
+REPO = Path(__file__).resolve().parents[1]
+FOLDER = Path(os.environ.get("MINICNN_SUBMISSION") or REPO / "solutions").resolve()
+
+
+def chapter_mark(module: str):
+    return getattr(pytest.mark, f"ch{module[2:4]}")
+
+
+@pytest.fixture(scope="module")
+def graded():
+    """Grade the folder once (each module in its own process, with limits)."""
+    return grade_submission(FOLDER)
+
+
+@pytest.mark.parametrize("ex", [pytest.param(ex, marks=chapter_mark(ex.module), id=ex.key)
+                                for ex in EXERCISES])
+def test_graded_function(graded, ex):
+    result = graded.result(ex.function)
+    assert result.max_points == ex.points
+    if not result.passed:
+        pytest.fail(f"Exercise {ex.number} ({ex.function}) in {FOLDER.name}/{ex.module}.py: "
+                    f"{result.feedback}", pytrace=False)
+    assert result.points == ex.points
+
+
+# ---------------------------------------------------------------------------- own code
+@pytest.fixture(scope="module")
+def own():
+    from minicnn.own_code import load_exercises
+
+    return load_exercises(FOLDER)
+
+
+def small_models(seed: int = 0):
+    from minicnn.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
+    from minicnn.network import Sequential
+
+    return Sequential([Conv2D(1, 2, 3, padding=1, seed=seed), ReLU(), MaxPool2D(2, 2),
+                       Conv2D(2, 3, 3, stride=2, padding=1, seed=seed + 1), ReLU(), Flatten(),
+                       Dense(3 * 3 * 3, 4, seed=seed + 2)])
+
+
+@pytest.mark.ch07
+def test_own_layers_match_the_package_for_the_same_weights(own):
+    from minicnn.layers import SoftmaxCrossEntropy
+    from minicnn.own_code import OwnSoftmaxCrossEntropy, network_from_exercises
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 10, 10, 1))
+    labels = np.array([0, 3, 1])
+    package = small_models()
+    mine = network_from_exercises(own, model=package)
+    out_package = package.forward(x.astype(np.float32))
+    out_mine = mine.forward(x)
+    np.testing.assert_allclose(out_mine, out_package, rtol=1e-4, atol=1e-5)
+    loss_package, loss_mine = SoftmaxCrossEntropy(), OwnSoftmaxCrossEntropy(own)
+    np.testing.assert_allclose(loss_mine.forward(out_mine, labels),
+                               loss_package.forward(out_package, labels), rtol=1e-5)
+    dx_package = package.backward(loss_package.backward())
+    dx_mine = mine.backward(loss_mine.backward())
+    np.testing.assert_allclose(dx_mine, dx_package, rtol=1e-4, atol=1e-6)
+    shape_mine = shape_package = (10, 10, 1)
+    for a, b in zip(mine.layers, package.layers, strict=True):
+        assert set(a.params) == set(b.params)
+        shape_mine, shape_package = a.output_shape(shape_mine), b.output_shape(shape_package)
+        assert shape_mine == shape_package
+        for key in a.params:
+            np.testing.assert_allclose(a.grads[key], b.grads[key], rtol=1e-4, atol=1e-6)
+    assert mine.n_params == package.n_params
+
+
+@pytest.mark.ch07
+@pytest.mark.slow
+def test_training_with_own_code_lowers_the_loss(own):
+    from minicnn.datasets import load_fashion_mnist
+    from minicnn.own_code import OwnSoftmaxCrossEntropy, network_from_exercises, train_with_own_code
+    from minicnn.train import small_cnn
+
+    (x, y), _ = load_fashion_mnist()
+    x, y = x[:24].astype(np.float64), y[:24]
+    model = network_from_exercises(own, model=small_cnn(seed=0, channels=(4, 8)))
+    loss = OwnSoftmaxCrossEntropy(own)
+    before = loss.forward(model.forward(x), y)
+    history = train_with_own_code(model, x, y, epochs=3, batch_size=8, learning_rate=0.1,
+                                  code=own)
+    after = loss.forward(model.forward(x), y)
+    assert len(history["batch_loss"]) == 9 and len(history["loss"]) == 3
+    assert np.all(np.isfinite(history["batch_loss"]))
+    assert after < before - 0.1, (before, after)
+
+
+@pytest.mark.ch07
+def test_the_network_needs_no_missing_exercise():
+    from minicnn.own_code import missing_exercises
+
+    assert missing_exercises(FOLDER) == []

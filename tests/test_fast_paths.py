@@ -1,0 +1,248 @@
+"""Property tests: the fast numpy paths give the same numbers as plain loops, on random shapes.
+
+The fast paths (sliding-window im2col, offset-by-offset input gradient, bias and bias-gradient
+tricks in ``minicnn.conv``; write-in-place max-pool backward in ``minicnn.pooling``) are checked
+against loop references over shapes, strides, paddings and channel counts that hypothesis draws,
+including one channel (a separate im2col branch), overlapping pooling windows and ties.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from minicnn import conv, pooling
+from minicnn.layers import Conv2D
+
+TOL = {"rtol": 1e-10, "atol": 1e-10}
+
+
+@st.composite
+def conv_cases(draw):
+    """(x, w, b, stride, padding) in float64 with a stride and padding that tile the input."""
+    k = draw(st.integers(1, 4))
+    stride = draw(st.integers(1, 3))
+    padding = draw(st.integers(0, 2))
+    out_h, out_w = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    # H = (H' - 1) * stride + k - 2 * padding must be at least 1 (and at least k - 2 * padding)
+    h = (out_h - 1) * stride + k - 2 * padding
+    w_ = (out_w - 1) * stride + k - 2 * padding
+    if h < 1 or w_ < 1:
+        padding = 0
+        h, w_ = (out_h - 1) * stride + k, (out_w - 1) * stride + k
+    n, c, f = draw(st.integers(1, 3)), draw(st.sampled_from([1, 2, 3, 8])), draw(st.integers(1, 4))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    return (rng.standard_normal((n, h, w_, c)), rng.standard_normal((f, k, k, c)),
+            rng.standard_normal(f), stride, padding)
+
+
+def im2col_loop(xp, kh, kw, stride, out_h, out_w):
+    """One patch at a time: cols[n, i, j] is the (kh, kw, C) patch under output (i, j)."""
+    cols = np.empty((xp.shape[0], out_h, out_w, kh, kw, xp.shape[3]), dtype=xp.dtype)
+    for i in range(out_h):
+        for j in range(out_w):
+            cols[:, i, j] = xp[:, i * stride:i * stride + kh, j * stride:j * stride + kw, :]
+    return cols
+
+
+@pytest.mark.ch02
+@settings(max_examples=60, deadline=None)
+@given(conv_cases())
+def test_im2col_equals_patch_by_patch(case):
+    x, w, _, stride, padding = case
+    _, kh, kw, _ = w.shape
+    xp = conv.pad(x, padding)
+    out_h = (xp.shape[1] - kh) // stride + 1
+    out_w = (xp.shape[2] - kw) // stride + 1
+    cols = conv.im2col(xp, kh, kw, stride, out_h, out_w)
+    assert cols.flags.c_contiguous
+    np.testing.assert_array_equal(cols, im2col_loop(xp, kh, kw, stride, out_h, out_w))
+
+
+@pytest.mark.ch02
+@settings(max_examples=60, deadline=None)
+@given(conv_cases())
+def test_conv_forward_and_backward_equal_loops(case):
+    x, w, b, stride, padding = case
+    out, cache = conv.conv_forward(x, w, b, stride, padding)
+    expected = np.stack([conv.conv2d_loop(xi, w, stride, padding, b) for xi in x])
+    np.testing.assert_allclose(out, expected, **TOL)
+    dout = np.random.default_rng(1).standard_normal(out.shape)
+    dx, dw, db = conv.conv_backward(dout, cache)
+    ref_dx, ref_dw, ref_db = conv.conv_backward_loop(dout, x, w, stride, padding)
+    np.testing.assert_allclose(dx, ref_dx, **TOL)
+    np.testing.assert_allclose(dw, ref_dw, **TOL)
+    np.testing.assert_allclose(db, ref_db, **TOL)
+    assert dx.shape == x.shape
+    none_dx, dw2, db2 = conv.conv_backward(dout, cache, need_dx=False)
+    assert none_dx is None
+    np.testing.assert_array_equal(dw2, dw)
+    np.testing.assert_array_equal(db2, db)
+
+
+@pytest.mark.ch02
+@settings(max_examples=40, deadline=None)
+@given(conv_cases())
+def test_input_gradient_equals_col2im(case):
+    """The offset-by-offset input gradient is the adjoint of im2col, like col2im."""
+    x, w, _, stride, padding = case
+    _, cache = conv.conv_forward(x, w, None, stride, padding)
+    _, xp_shape, _, cols, _, _ = cache
+    dout2 = np.random.default_rng(2).standard_normal((cols.shape[0] * cols.shape[1]
+                                                       * cols.shape[2], w.shape[0]))
+    dcols = (dout2 @ w.reshape(w.shape[0], -1)).reshape(cols.shape)
+    np.testing.assert_allclose(conv._input_gradient(dout2, w, cols.shape, xp_shape, stride),
+                               conv.col2im(dcols, xp_shape, stride), **TOL)
+
+
+@pytest.mark.ch02
+def test_float32_fast_path_matches_float64():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 9, 9, 3))
+    w = rng.standard_normal((5, 3, 3, 3))
+    b = rng.standard_normal(5)
+    out64, cache64 = conv.conv_forward(x, w, b, 1, 1)
+    out32, cache32 = conv.conv_forward(x.astype(np.float32), w.astype(np.float32),
+                                       b.astype(np.float32), 1, 1)
+    assert out32.dtype == np.float32
+    np.testing.assert_allclose(out32, out64, rtol=1e-4, atol=1e-4)
+    dout = rng.standard_normal(out64.shape)
+    for g32, g64 in zip(conv.conv_backward(dout.astype(np.float32), cache32),
+                        conv.conv_backward(dout, cache64), strict=True):
+        assert g32.dtype == np.float32
+        np.testing.assert_allclose(g32, g64, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.ch02
+def test_column_sums_equal_numpy_sum():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((1000, 7))
+    np.testing.assert_allclose(conv._column_sums(a), a.sum(axis=0), **TOL)
+    ints = rng.integers(-5, 5, (50, 3))
+    np.testing.assert_array_equal(conv._column_sums(ints), ints.sum(axis=0))
+
+
+@pytest.mark.ch02
+def test_conv2d_layer_gradients_follow_the_latest_batch():
+    """Conv2D drops the previous batch's cache before the next forward; backward must use the
+    new batch."""
+    rng = np.random.default_rng(0)
+    layer = Conv2D(2, 3, 3, padding=1, seed=0)
+    x1, x2 = rng.standard_normal((2, 2, 5, 5, 2))
+    layer.forward(x1)
+    out = layer.forward(x2)
+    dout = rng.standard_normal(out.shape)
+    dx = layer.backward(dout)
+    ref_dx, ref_dw, _ = conv.conv_backward_loop(dout, x2, layer.params["w"], 1, 1)
+    np.testing.assert_allclose(dx, ref_dx, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(layer.grads["w"], ref_dw, rtol=1e-5, atol=1e-5)
+
+
+def max_pool_backward_loop(dout, x, size, stride):
+    """Each window's gradient goes to its first maximum in row-major order (as in PyTorch)."""
+    dx = np.zeros(x.shape, dtype=np.result_type(dout, x))
+    n, out_h, out_w, c = dout.shape
+    for b in range(n):
+        for i in range(out_h):
+            for j in range(out_w):
+                for ch in range(c):
+                    window = x[b, i * stride:i * stride + size, j * stride:j * stride + size, ch]
+                    r, s = np.unravel_index(np.argmax(window), window.shape)
+                    dx[b, i * stride + r, j * stride + s, ch] += dout[b, i, j, ch]
+    return dx
+
+
+@st.composite
+def pool_cases(draw):
+    size = draw(st.integers(1, 3))
+    stride = draw(st.integers(1, 3))
+    h = draw(st.integers(size, 8))
+    w = draw(st.integers(size, 8))
+    n, c = draw(st.integers(1, 2)), draw(st.sampled_from([1, 3, 8]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if draw(st.booleans()):  # few distinct values: many ties, as after a ReLU
+        x = np.maximum(rng.integers(-2, 3, (n, h, w, c)), 0).astype(np.float64)
+    else:
+        x = rng.standard_normal((n, h, w, c))
+    return x, size, stride
+
+
+@pytest.mark.ch05
+@settings(max_examples=80, deadline=None)
+@given(pool_cases())
+def test_max_pool_backward_equals_loop(case):
+    x, size, stride = case
+    out, cache = pooling.max_pool_forward(x, size, stride)
+    dout = np.random.default_rng(3).standard_normal(out.shape)
+    # overlapping windows add in another order than the loop: allow rounding
+    np.testing.assert_allclose(pooling.max_pool_backward(dout, cache),
+                               max_pool_backward_loop(dout, x, size, stride), **TOL)
+
+
+@pytest.mark.ch05
+def test_max_pool_backward_with_infinite_gradient_keeps_zeros():
+    """A non-finite upstream gradient must not turn the non-maximum positions into NaN."""
+    x = np.array([[1.0, 2.0], [3.0, 4.0]]).reshape(1, 2, 2, 1)
+    out, cache = pooling.max_pool_forward(x, 2, 2)
+    dx = pooling.max_pool_backward(np.full(out.shape, np.inf), cache)
+    np.testing.assert_array_equal(dx[0, :, :, 0], [[0.0, 0.0], [0.0, np.inf]])
+
+
+@pytest.mark.ch05
+def test_max_pool_backward_float32_stays_float32():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 6, 6, 4)).astype(np.float32)
+    out, cache = pooling.max_pool_forward(x, 2, 2)
+    dx = pooling.max_pool_backward(np.ones_like(out), cache)
+    assert dx.dtype == np.float32
+    assert dx.sum() == out.size  # one gradient per window, no more
+
+
+# ----------------------------------------------------------------------------------------------
+# fit's learning-rate decay, which the full-data training recipe uses.
+# ----------------------------------------------------------------------------------------------
+
+def _tiny_data(n=32):
+    rng = np.random.default_rng(0)
+    return rng.random((n, 8, 8, 1)), rng.integers(0, 3, n)
+
+
+@pytest.mark.ch07
+def test_fit_lr_decay_shrinks_the_learning_rate_every_epoch():
+    from minicnn.optim import SGD
+    from minicnn.train import fit, small_cnn
+
+    x, y = _tiny_data()
+    seen = []
+    opt = SGD(0.1, momentum=0.9)
+    fit(small_cnn(seed=0, n_classes=3, input_shape=(8, 8, 1)), x, y, 3, 16, opt,
+        progress=False, lr_decay=0.5, callback=lambda epoch, history: seen.append(opt.lr))
+    np.testing.assert_allclose(seen, [0.1, 0.05, 0.025], rtol=1e-12)
+    np.testing.assert_allclose(opt.lr, 0.0125, rtol=1e-12)
+
+
+@pytest.mark.ch07
+def test_fit_without_lr_decay_is_unchanged():
+    from minicnn.optim import SGD
+    from minicnn.train import fit, small_cnn
+
+    x, y = _tiny_data()
+    models = [small_cnn(seed=0, n_classes=3, input_shape=(8, 8, 1)) for _ in range(2)]
+    fit(models[0], x, y, 2, 16, SGD(0.05), progress=False)
+    fit(models[1], x, y, 2, 16, SGD(0.05), progress=False, lr_decay=1.0)
+    for a, b in zip(models[0].state().values(), models[1].state().values(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.ch07
+@pytest.mark.parametrize("bad", [0, -0.5, 1.5, True, "0.7"])
+def test_fit_rejects_a_bad_lr_decay(bad):
+    from minicnn.optim import SGD
+    from minicnn.train import fit, small_cnn
+
+    x, y = _tiny_data()
+    with pytest.raises(ValueError, match="lr_decay"):
+        fit(small_cnn(seed=0, n_classes=3, input_shape=(8, 8, 1)), x, y, 1, 16, SGD(0.1),
+            progress=False, lr_decay=bad)

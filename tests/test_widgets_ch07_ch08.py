@@ -1,0 +1,200 @@
+"""Chapters 07 and 08: the prediction browser, the network builder and the experiment helpers.
+
+Widgets are driven headlessly: set a control's value, then check the figure or text it drew.
+"""
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from minicnn.layers import Conv2D, Dense, Flatten, MaxPool2D  # noqa: E402
+from minicnn.network import Sequential  # noqa: E402
+from minicnn.train import small_cnn  # noqa: E402
+from minicnn.widgets import hyperparameters as hp  # noqa: E402
+from minicnn.widgets import training  # noqa: E402
+
+NAMES = tuple(f"class {k}" for k in range(10))
+
+
+def bar_widths(fig):
+    """Widths of the horizontal bars in the figure's second axes, top to bottom as drawn."""
+    return np.array([p.get_width() for p in fig.axes[1].patches])
+
+
+# ---- chapter 07: prediction browser -------------------------------------------------------
+
+@pytest.fixture
+def predictions():
+    rng = np.random.default_rng(0)
+    x = rng.random((6, 28, 28, 1)).astype(np.float32)
+    probs = rng.random((6, 10))
+    probs /= probs.sum(axis=1, keepdims=True)
+    y = probs.argmax(axis=1)
+    y[[1, 4]] = (y[[1, 4]] + 1) % 10  # images 1 and 4 are predicted wrongly
+    return x, y, probs
+
+
+@pytest.mark.ch07
+def test_plot_prediction_bars_are_the_probabilities(predictions):
+    x, y, probs = predictions
+    fig = training.plot_prediction(x[0], probs[0], NAMES, true_label=int(y[0]), title="t")
+    np.testing.assert_allclose(bar_widths(fig), probs[0], rtol=1e-12)
+    np.testing.assert_allclose(fig.axes[0].images[0].get_array(), x[0, :, :, 0], rtol=0)
+    with pytest.raises(ValueError, match="probs must have shape"):
+        training.plot_prediction(x[0], probs[0, :5], NAMES)
+
+
+@pytest.mark.ch07
+def test_browser_follows_slider_and_menu(predictions):
+    x, y, probs = predictions
+    w = training.prediction_browser(None, x, y, NAMES, probs=probs)
+    assert "test image 0" in w.text and "right" in w.text
+    w.controls["k"].value = 3
+    assert w.figure.axes[0].get_title() == "test image 3"
+    np.testing.assert_allclose(bar_widths(w.figure), probs[3], rtol=1e-12)
+    w.controls["show"].value = "wrong only"  # k = 3 wraps around the 2 wrong ones -> image 4
+    assert w.figure.axes[0].get_title() == "test image 4"
+    assert "2 of 2" in w.text and "wrong" in w.text
+    w.controls["k"].value = 0
+    assert "test image 1" in w.text
+    assert f"predicted <b>{NAMES[probs[1].argmax()]}</b>" in w.text
+    assert w.error is None
+
+
+@pytest.mark.ch07
+def test_browser_with_a_model_and_no_wrong_predictions():
+    rng = np.random.default_rng(0)
+    x = rng.random((5, 28, 28, 1)).astype(np.float32)
+    model = small_cnn(seed=0)
+    y = model.predict(x)  # every prediction right
+    w = training.prediction_browser(model, x, y, NAMES)
+    np.testing.assert_allclose(bar_widths(w.figure), model.predict_proba(x)[0], rtol=1e-5)
+    w.controls["show"].value = "wrong only"
+    assert w.figure is None and w.error is not None and "no test image is wrong" in w.text
+    with pytest.raises(ValueError, match="same images"):
+        training.prediction_browser(model, x, y[:3], NAMES)
+
+
+# ---- chapter 08: building networks from an order of words ---------------------------------
+
+@pytest.mark.ch08
+def test_build_stack_sizes_every_layer():
+    model = hp.build_stack("conv>>relu>>pool>>conv>>relu>>pool>>flatten>>fc>>loss",
+                           filters=4, kernel_size=3, padding=1)
+    summary = model.summary((28, 28, 1))
+    assert "(7, 7, 8)" in summary and "(392,)" in summary and "(10,)" in summary
+    convs = [layer for layer in model.layers if isinstance(layer, Conv2D)]
+    assert [c.out_channels for c in convs] == [4, 8]  # doubling
+    assert convs[1].in_channels == 4
+    # 28x28x4 outputs of 3x3x1 filters + 14x14x8 outputs of 3x3x4 filters + dense 392 * 10
+    assert hp.multiply_adds(model, (28, 28, 1)) == 28 * 28 * 4 * 9 + 14 * 14 * 8 * 36 + 3920
+    out = model.forward(np.zeros((2, 28, 28, 1), np.float32))
+    assert out.shape == (2, 10)
+
+
+@pytest.mark.ch08
+@pytest.mark.parametrize("order, kwargs, message", [
+    ("conv>>relu>>pool>>conv>>pool>>fc>>conv>>fc>>loss", {},
+     "layer 6 \\(fc\\).*put a Flatten\\(\\) before it"),
+    ("conv>>relu>>pool>>conv>>pool>>flatten>>fc>>conv>>fc", {},
+     "layer 8 \\(conv\\).*flat vector"),
+    ("conv>>relu>>pool>>flatten>>fc", {"stride": 2, "padding": 1},
+     "layer 1 \\(conv\\).*stride=2 does not tile"),
+    ("conv>>pool>>pool>>pool>>pool>>pool>>flatten>>fc", {},
+     "pool size=2 is larger than the input"),
+    ("conv>>relu>>pool", {}, "must end with 'fc'"),
+    ("conv>>loss>>fc", {}, "'loss' can only be the last"),
+    ("conv>>softmax>>fc", {}, "unknown layer 'softmax'"),
+])
+def test_build_stack_refuses_what_does_not_fit(order, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        hp.build_stack(order, **kwargs)
+
+
+@pytest.mark.ch08
+def test_architecture_builder_shows_summary_or_error():
+    w = hp.architecture_builder()
+    assert w.error is None and "(7, 7, 16)" in w.text  # default: the standard network
+    assert w.figure.axes[0].get_xticklabels()[0].get_text() == "input"
+    w.controls["order"].value = hp.ORDERS[0]  # the post's chain: fc straight after a map
+    assert w.figure is None and "Flatten" in w.error and w.text.startswith("Not possible")
+    w.controls["order"].value = hp.ORDERS[1]
+    assert w.error is None
+    w.controls["kernel_size"].value = 4  # 28 - 4 + 2 = 26 positions... fine with stride 1
+    assert "(27, 27, 8)" in w.text
+    w.controls["stride"].value = 2  # layer 1: (28 - 4 + 2) / 2 + 1 = 14, pool -> 7, then
+    assert "layer 4 (conv) gets input shape (7, 7, 8)" in w.error  # (7 - 4 + 2) / 2 = 2.5
+    w.controls["order"].value = "conv>>relu>>conv>>relu>>flatten>>fc>>loss"
+    assert "(14, 14, 8)" in w.text and "(7, 7, 16)" in w.text  # 14 -> (14 - 4 + 2) / 2 + 1
+    w.controls["kernel_size"].value = 3  # (28 - 3 + 2) / 2 = 13.5: refused
+    assert w.figure is None and "layer 1 (conv)" in w.error and "does not tile" in w.error
+    w.controls["order"].value = hp.ORDERS[1]
+    w.controls["stride"].value = 1
+    w.controls["filters"].value = 2
+    heights = [p.get_height() for p in w.figure.axes[0].patches]
+    assert heights[0] == 28 * 28 and heights[1] == 28 * 28 * 2
+    assert "(7, 7, 4)" in w.text
+
+
+# ---- chapter 08: trials, tables, learning-rate explorer ----------------------------------
+
+@pytest.fixture(scope="module")
+def small_data():
+    rng = np.random.default_rng(0)
+    x = rng.random((64, 12, 12, 1)).astype(np.float32)
+    y = (x[:, :6].mean(axis=(1, 2, 3)) > x[:, 6:].mean(axis=(1, 2, 3))).astype(np.int64)
+    return (x[:48], y[:48]), (x[48:], y[48:])
+
+
+@pytest.mark.ch08
+def test_run_trial_records_and_divergence(small_data):
+    order = "conv>>pool>>flatten>>fc"  # no ReLU: a huge step cannot die, it must blow up
+    ok = hp.run_trial("ok", small_data, order, epochs=2, batch_size=16, lr=0.01,
+                      filters=2, n_classes=2)
+    assert not ok["diverged"] and len(ok["history"]["loss"]) == 2
+    assert 0.0 <= ok["test_accuracy"] <= 1.0 and ok["params"] == 2 * 9 + 2 + 72 * 2 + 2
+    bad = hp.run_trial("bad", small_data, order, epochs=3, batch_size=16, lr=1e6,
+                       filters=2, n_classes=2)
+    assert bad["diverged"] and math.isnan(bad["test_accuracy"])
+    assert len(bad["history"]["loss"]) < 3
+    table = hp.results_table([ok, bad])
+    lines = table.splitlines()
+    assert lines[0].split() == ["setting", "params", "mult-adds", "train", "acc", "test", "acc"]
+    assert lines[2].startswith("ok") and lines[2].endswith(f"{ok['test_accuracy']:.1%}")
+    assert lines[3].endswith("diverged")
+    fig = hp.plot_results([ok, bad], baseline="ok")
+    widths = [p.get_width() for p in fig.axes[0].patches]
+    np.testing.assert_allclose(widths, [ok["test_accuracy"], 0.0], rtol=1e-12)
+
+
+@pytest.mark.ch08
+def test_learning_rate_explorer_highlights_choice():
+    runs = [{"name": f"lr={lr}", "history": {"loss": [2.0, 1.0 / k, 0.5 / k], "accuracy": []},
+             "test_accuracy": 0.5 + 0.1 * k, "diverged": False}
+            for k, lr in enumerate([0.01, 0.1], start=1)]
+    runs.append({"name": "lr=10", "history": {"loss": [5.0], "accuracy": []},
+                 "test_accuracy": math.nan, "diverged": True})
+    w = hp.learning_rate_explorer(runs)
+    lines = w.figure.axes[0].get_lines()
+    assert [line.get_linewidth() for line in lines] == [2.5, 1, 1]
+    np.testing.assert_allclose(lines[1].get_ydata(), [2.0, 0.5, 0.25])
+    assert "test accuracy 60.0%" in w.text
+    w.controls["name"].value = "lr=10"
+    assert "NaN/infinite after 1 full epoch" in w.text
+    assert [line.get_linewidth() for line in w.figure.axes[0].get_lines()] == [1, 1, 2.5]
+    with pytest.raises(ValueError, match="at least one"):
+        hp.learning_rate_explorer([])
+
+
+@pytest.mark.ch08
+def test_summary_of_hand_built_stack_catches_missing_flatten():
+    model = Sequential([Conv2D(1, 4, 3, padding=1), MaxPool2D(), Dense(14 * 14 * 4, 10)])
+    with pytest.raises(ValueError, match="Flatten"):
+        model.summary((28, 28, 1))
+    Sequential([Conv2D(1, 4, 3, padding=1), MaxPool2D(), Flatten(),
+                Dense(14 * 14 * 4, 10)]).summary((28, 28, 1))
