@@ -49,7 +49,7 @@ def install_fingerprint() -> str:
 
 
 def setup() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036  (course.py may run under an old python3)
         sys.exit(f"minicnn needs Python 3.11 or newer; this is {sys.version.split()[0]}. "
                  "Run course.py with a newer python3.")
     if not PYTHON.exists():

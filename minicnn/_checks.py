@@ -48,7 +48,8 @@ def array(name: str, x, ndim: int | tuple[int, ...], layout: str) -> np.ndarray:
 
 def _reshape_hint(name: str, shape: tuple, allowed: tuple[int, ...]) -> str:
     if len(shape) + 1 in allowed:
-        return f"add an axis, e.g. {name}[..., np.newaxis] for one channel or {name}[np.newaxis] for a batch of one"
+        return (f"add an axis, e.g. {name}[..., np.newaxis] for one channel or "
+                f"{name}[np.newaxis] for a batch of one")
     if len(shape) - 1 in allowed and 1 in shape:
         return f"drop the length-1 axis with np.squeeze({name}, axis=...)"
     return "check the layout: channels-last, (N, H, W, C) for a batch"

@@ -44,9 +44,10 @@ def check_labels(labels, n_samples: int, n_classes: int) -> np.ndarray:
         labels = labels.astype(np.int64)
     bad = (labels < 0) | (labels >= n_classes)
     if bad.any():
+        first = int(np.flatnonzero(bad)[0])
         raise ValueError(f"labels must lie in [0, {n_classes - 1}] for {n_classes} classes; "
-                         f"got {labels[bad][0].item()!r} at index {int(np.flatnonzero(bad)[0])}. Check "
-                         f"the output layer has one unit per class")
+                         f"got {labels[first].item()!r} at index {first}. Check the output "
+                         "layer has one unit per class")
     return labels
 
 

@@ -96,7 +96,7 @@ class Sequential:
         widths = [max(len(r[i]) for r in rows + [("layer", "output shape", "params")])
                   for i in range(3)]
         line = "  ".join("-" * w for w in widths)
-        fmt = "{:<%d}  {:<%d}  {:>%d}" % tuple(widths)
+        fmt = "{{:<{}}}  {{:<{}}}  {{:>{}}}".format(*widths)
         body = [fmt.format(*r) for r in rows]
         return Summary("\n".join([fmt.format("layer", "output shape", "params"), line,
                                   *body[:-1], line, body[-1]]))

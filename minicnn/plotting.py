@@ -76,7 +76,7 @@ def show_images(images, titles=None, ncols: int | None = None, cmap: str = "gray
                 size: float = 2.0):
     """Several images side by side (a list, or an array shaped (N, H, W) or (N, H, W, C))."""
     fig, axes = grid(len(images), ncols, size)
-    for k, (ax, image) in enumerate(zip(axes, images)):
+    for k, (ax, image) in enumerate(zip(axes, images, strict=False)):
         show_image(image, ax=ax, title=None if titles is None else titles[k], cmap=cmap)
     fig.tight_layout()
     return fig

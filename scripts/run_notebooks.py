@@ -11,6 +11,7 @@ is printed, and a notebook that fails is left unchanged on disk.
 from __future__ import annotations
 
 import argparse
+import queue
 import sys
 import time
 from pathlib import Path
@@ -24,11 +25,39 @@ NOTEBOOKS = ROOT / "notebooks"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
+class Client(NotebookClient):
+    """nbclient, polling the kernel's channels in short slices.
+
+    With ipywidgets in a notebook, plain nbclient 0.11 sometimes misses a reply that has already
+    arrived and waits out the whole cell timeout (nbclient issue #312); asking again every 0.1 s
+    picks the reply up at once.
+    """
+
+    async def async_start_new_kernel_client(self):
+        kc = await super().async_start_new_kernel_client()
+        for chan in (kc.shell_channel, kc.iopub_channel):
+            chan.get_msg = _polling(chan.get_msg)
+        return kc
+
+
+def _polling(get_msg):
+    async def poll(timeout=None):
+        end = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = 0.1 if end is None else min(0.1, max(0.0, end - time.monotonic()))
+            try:
+                return await get_msg(timeout=left)
+            except queue.Empty:
+                if end is not None and time.monotonic() >= end:
+                    raise
+    return poll
+
+
 def execute(path: Path, timeout: int) -> float:
     """Run one notebook top to bottom and save it; returns the seconds it took."""
     nb = nbformat.read(path, as_version=4)
     nb.metadata["kernelspec"] = KERNELSPEC
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    client = Client(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(NOTEBOOKS)}})
     start = time.perf_counter()
     client.execute()

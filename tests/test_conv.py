@@ -44,7 +44,7 @@ def test_diagonal_example():
     fmap = conv.convolve(image, flt)
     assert fmap.shape == (8, 8)
     assert fmap.max() == 3
-    for i, j in zip(*np.nonzero(fmap == 3)):
+    for i, j in zip(*np.nonzero(fmap == 3), strict=True):
         patch = image[i:i + 3, j:j + 3]
         np.testing.assert_array_equal(patch * flt, flt)  # the patch contains the whole diagonal
     np.testing.assert_allclose(fmap, conv.conv2d_loop(image[:, :, None], flt[None, :, :, None])

@@ -4,8 +4,17 @@ import numpy as np
 import pytest
 
 from minicnn.gradcheck import check_layer, check_model
-from minicnn.layers import (AvgPool2D, Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sigmoid,
-                            SoftmaxCrossEntropy, Tanh)
+from minicnn.layers import (
+    AvgPool2D,
+    Conv2D,
+    Dense,
+    Flatten,
+    MaxPool2D,
+    ReLU,
+    Sigmoid,
+    SoftmaxCrossEntropy,
+    Tanh,
+)
 from minicnn.network import Sequential
 
 TOL = 1e-7

@@ -16,7 +16,7 @@ CHAPTERS = {
     "05_pooling": ("pooling", "ex05"),
     "06_fully_connected_and_loss": ("losses", "ex06"),
     "07_training": ("train", "ex07"),
-    "08_hyperparameters": ("train", None),
+    "08_hyperparameters": ("network", None),
     "09_what_the_network_sees": ("plotting", None),
 }
 WIDGET_CHAPTERS = {"02", "03", "04", "05", "06", "07", "08"}
@@ -72,7 +72,7 @@ def test_figures_and_widgets(name):
     assert any("image/png" in o.get("data", {}) for o in outputs), "at least one figure"
     if name[:2] in WIDGET_CHAPTERS:
         code = "\n".join(_source(c) for c in _code(nb))
-        assert "widgets." in code
+        assert re.search(r"from minicnn(\.widgets)? import [^\n]*widgets|minicnn\.widgets", code)
         assert any(WIDGET_MIME in o.get("data", {}) and
                    "CourseWidget" in "".join(o["data"].get("text/plain", ""))
                    for o in outputs), "a minicnn.widgets widget is displayed"

@@ -15,7 +15,6 @@ from collections.abc import Callable
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
-from IPython.display import display
 
 
 class CourseWidget(widgets.VBox):
@@ -43,7 +42,8 @@ class CourseWidget(widgets.VBox):
         self.text = ""
         self.error: str | None = None
         header = [widgets.HTML(f"<b>{title}</b>")] if title else []
-        rows = [widgets.HBox(list(self.controls.values()))] if self.controls else []
+        wrap = widgets.Layout(flex_flow="row wrap")  # many controls wrap instead of shrinking
+        rows = [widgets.HBox(list(self.controls.values()), layout=wrap)] if self.controls else []
         super().__init__(children=[*header, *rows, self.html, self.output])
         self.add_class("minicnn-widget")
         for control in self.controls.values():
@@ -64,11 +64,12 @@ class CourseWidget(widgets.VBox):
         except ValueError as exc:
             self.figure, self.text, self.error = None, f"Not possible: {exc}", str(exc)
         self.html.value = self.text
-        with self.output:
-            self.output.clear_output(wait=True)
-            if self.figure is not None:
-                display(self.figure)
+        # Set the Output's contents directly rather than `with self.output: display(...)`: no
+        # display message reaches the notebook's own output (so nbval sees none), and an
+        # impossible setting clears the old figure instead of leaving it on screen.
+        self.output.outputs = ()
         if self.figure is not None:
+            self.output.append_display_data(self.figure)
             plt.close(self.figure)  # shown once, in the output; not again by the notebook
 
     def __repr__(self) -> str:
