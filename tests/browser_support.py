@@ -36,8 +36,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
-# The folders a notebook may reach: notebooks cd to notebooks/ and read ../exercises.
-COPIED_FOLDERS = ("notebooks", "exercises")
+# The folders a notebook may reach: notebooks cd to notebooks/ and read ../exercises (and
+# chapter 07 falls back to ../solutions while the exercises are unfinished).
+COPIED_FOLDERS = ("notebooks", "exercises", "solutions")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 CONTROL_MODELS = ("SliderModel", "DropdownModel")
