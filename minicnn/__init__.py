@@ -17,8 +17,13 @@ module                    topic                                       chapter
 ``minicnn.train``         ``fit`` and ``evaluate``                    07
 ``minicnn.datasets``      Fashion-MNIST, offline-first                07
 ``minicnn.gradcheck``     numerical gradients                         06-07
+``minicnn.pretrained``    a network trained on all of Fashion-MNIST   09
 ``minicnn.plotting``      the course's figures                        all
 ``minicnn.widgets``       interactive widgets for the notebooks       02-08
+``minicnn.grade``         the exercise grader, ``check("ex02")``      all
+``minicnn.own_code``      train with your own exercise functions      07
+``minicnn.doctor``        is this machine ready for the course?       -
+``minicnn.reset``         restore a starter exercise, with a backup   -
 ========================  ==========================================  =======
 
 Layout convention: **channels-last**, as the images themselves and matplotlib see them.
