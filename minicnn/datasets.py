@@ -39,7 +39,8 @@ from .idx import IDXFormatError, atomic_write, read_idx
 
 __all__ = ["FASHION_MNIST_CLASSES", "MNIST_CLASSES", "Dataset", "DatasetNotFoundError",
            "ChecksumError", "RemoteFile", "Source", "FASHION_MNIST", "MNIST",
-           "load_fashion_mnist", "load_mnist", "download_file", "cache_root", "SUBSET_DIR"]
+           "load_fashion_mnist", "load_mnist", "download_file", "cache_root", "SUBSET_DIR",
+           "find_local", "missing_files"]
 
 FASHION_MNIST_CLASSES: tuple[str, ...] = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -241,6 +242,23 @@ def _find_files(folder: Path, source: Source) -> tuple[list[Path], list[str]]:
         else:
             found.append(path)
     return found, missing
+
+
+def find_local(source: Source | None = None, cache_dir=None) -> Path | None:
+    """The folder that ``load_fashion_mnist("full")`` (or ``source``) would read, or None.
+
+    None means the full data set is not on this machine: loading it would download it.
+    """
+    source = FASHION_MNIST if source is None else source
+    for _, folder in _candidate_dirs(source, cache_dir):
+        if folder is not None and not _find_files(folder, source)[1]:
+            return folder
+    return None
+
+
+def missing_files(folder: str | os.PathLike, source: Source | None = None) -> list[str]:
+    """Names of the data set's four files that ``folder`` lacks (empty when complete)."""
+    return _find_files(Path(folder), FASHION_MNIST if source is None else source)[1]
 
 
 def _read_split(images_path: Path, labels_path: Path, n_classes: int):

@@ -316,17 +316,14 @@ def _full_dataset_dir() -> Path | None:
     """The folder load_fashion_mnist("full") would read, or None (it would download)."""
     from minicnn import datasets
 
-    for _, folder in datasets._candidate_dirs(datasets.FASHION_MNIST, None):
-        if folder is not None and not datasets._find_files(folder, datasets.FASHION_MNIST)[1]:
-            return folder
-    return None
+    return datasets.find_local()
 
 
 def check_dataset() -> Check:
     """Is the full Fashion-MNIST on this machine, or only the subset shipped with minicnn?"""
     from minicnn import datasets
 
-    _, missing = datasets._find_files(datasets.SUBSET_DIR, datasets.FASHION_MNIST)
+    missing = datasets.missing_files(datasets.SUBSET_DIR)
     if missing:
         return Check(FAIL, f"the Fashion-MNIST subset shipped with minicnn lacks "
                            f"{', '.join(missing)} (in {datasets.SUBSET_DIR})",

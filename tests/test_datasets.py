@@ -564,3 +564,17 @@ def test_atomic_write_removes_temp_on_error(tmp_path):
         f.write(b"half")
         raise RuntimeError("boom")
     assert leftovers(tmp_path) == []
+
+
+def test_find_local_follows_the_search_order(tmp_path, monkeypatch):
+    import dataclasses
+
+    from minicnn import datasets
+
+    monkeypatch.setenv("MINICNN_DATA", str(datasets.SUBSET_DIR))
+    assert datasets.find_local(cache_dir=tmp_path) == datasets.SUBSET_DIR
+    assert datasets.missing_files(datasets.SUBSET_DIR) == []
+    assert len(datasets.missing_files(tmp_path)) == 4
+    monkeypatch.setenv("MINICNN_DATA", str(tmp_path))
+    nowhere = dataclasses.replace(datasets.FASHION_MNIST, system_dirs=())
+    assert datasets.find_local(nowhere, cache_dir=tmp_path) is None
