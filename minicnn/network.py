@@ -17,6 +17,17 @@ from minicnn.layers import LAYER_TYPES
 from minicnn.losses import softmax
 
 
+def _saved_file(path: str | os.PathLike) -> Path:
+    """The file :meth:`Sequential.save` wrote for ``path`` (it adds ``.npz`` when missing)."""
+    path = Path(path)
+    if not path.exists() and path.suffix != ".npz" and path.with_name(path.name + ".npz").exists():
+        return path.with_name(path.name + ".npz")
+    if not path.exists():
+        raise FileNotFoundError(f"no saved model at {str(path)!r}; save one first with "
+                                "model.save(path)")
+    return path
+
+
 class Summary(str):
     """A text table that shows as itself in a notebook (no quotes, real line breaks)."""
 
@@ -140,7 +151,7 @@ class Sequential:
     @classmethod
     def load(cls, path: str | os.PathLike) -> Sequential:
         """Rebuild a model saved with :meth:`save`."""
-        with np.load(path, allow_pickle=False) as data:
+        with np.load(_saved_file(path), allow_pickle=False) as data:
             arch = json.loads(str(data["__architecture__"]))
             unknown = [a["type"] for a in arch if a["type"] not in LAYER_TYPES]
             if unknown:
@@ -152,7 +163,7 @@ class Sequential:
 
     def load_weights(self, path: str | os.PathLike) -> Sequential:
         """Load weights saved with :meth:`save` into this model (shapes must match)."""
-        with np.load(path, allow_pickle=False) as data:
+        with np.load(_saved_file(path), allow_pickle=False) as data:
             self._set_state(data)
         return self
 

@@ -45,7 +45,9 @@ def test_save_load_roundtrip(tmp_path):
     path = model.save(tmp_path / "model")
     assert path.name == "model.npz" and path.exists()
     assert not [p for p in os.listdir(tmp_path) if p != "model.npz"]  # no temp file left
-    loaded = Sequential.load(path)
+    loaded = Sequential.load(tmp_path / "model")  # the same name as given to save
+    with pytest.raises(FileNotFoundError, match="no saved model"):
+        Sequential.load(tmp_path / "other.npz")
     np.testing.assert_array_equal(loaded.forward(x), model.forward(x))
     other = small_cnn(seed=9).load_weights(path)
     np.testing.assert_array_equal(other.forward(x), model.forward(x))
