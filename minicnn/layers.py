@@ -69,6 +69,10 @@ class Conv2D(Layer):
     Weights start as random numbers (He initialisation) and biases as zeros.
     """
 
+    #: ``backward(dout, need_dx=False)`` skips the input gradient (Sequential uses it for the
+    #: first layer, whose input gradient nobody needs).
+    can_skip_input_grad = True
+
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
                  padding: int = 0, seed: int | None = None, dtype=np.float32) -> None:
         super().__init__()
@@ -124,7 +128,6 @@ class _Activation(Layer):
     """Element-wise activation; shape unchanged."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._x = x
         self._out = self._f(x)
         return self._out
 

@@ -69,8 +69,7 @@ class Sequential:
         """
         for i, layer in enumerate(reversed(self.layers)):
             first = i == len(self.layers) - 1
-            if first and not need_input_grad and hasattr(layer, "_cache") and \
-                    type(layer).__name__ == "Conv2D":
+            if first and not need_input_grad and getattr(layer, "can_skip_input_grad", False):
                 layer.backward(dout, need_dx=False)
                 return None
             dout = layer.backward(dout)

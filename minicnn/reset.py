@@ -32,17 +32,12 @@ class ResetError(RuntimeError):
 
 def find_exercises(path: str | os.PathLike | None = None) -> Path:
     """``path``, or the ``exercises/`` folder in the current folder or its parent."""
-    if path is not None:
-        folder = Path(path)
-        if not folder.is_dir():
-            raise ResetError(f"--exercises {str(path)!r} is not a folder; pass the folder that "
-                             "holds ex01_images.py, ex02_convolution.py, ...")
-        return folder
-    for base in (Path.cwd(), Path.cwd().parent):
-        if (base / "exercises").is_dir():
-            return base / "exercises"
-    raise ResetError("no exercises/ folder here or in the parent folder; "
-                     "pass --exercises path/to/exercises")
+    from minicnn.grade import find_exercises as find
+
+    try:
+        return find(path, option="--exercises ")
+    except FileNotFoundError as exc:
+        raise ResetError(str(exc)) from None
 
 
 def _git(folder: Path, *args: str) -> subprocess.CompletedProcess:

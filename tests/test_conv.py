@@ -2,8 +2,6 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from minicnn import conv, images
 
@@ -85,54 +83,8 @@ def test_convolve_agrees_with_scipy(mode):
         np.testing.assert_allclose(conv.convolve(image, kernel, padding=2), padded, atol=1e-12)
 
 
-@st.composite
-def conv_case(draw):
-    n = draw(st.integers(1, 3))
-    c = draw(st.integers(1, 4))
-    f = draw(st.integers(1, 4))
-    kh = draw(st.integers(1, 4))
-    s = draw(st.integers(1, 3))
-    p = draw(st.integers(0, 2))
-    # choose an output size, then the input size that tiles exactly
-    out_h, out_w = draw(st.integers(1, 5)), draw(st.integers(1, 5))
-    h = (out_h - 1) * s + kh - 2 * p
-    w = (out_w - 1) * s + kh - 2 * p
-    if h < 1 or w < 1:
-        h, w, p = (out_h - 1) * s + kh, (out_w - 1) * s + kh, 0
-    return n, h, w, c, f, kh, s, p, draw(st.integers(0, 2**32 - 1))
-
-
-@settings(max_examples=60, deadline=None)
-@given(conv_case())
-def test_fast_forward_equals_loop(case):
-    n, h, w, c, f, k, s, p, seed = case
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, h, w, c))
-    wts = rng.standard_normal((f, k, k, c))
-    b = rng.standard_normal(f)
-    out, _ = conv.conv_forward(x, wts, b, s, p)
-    for i in range(n):
-        np.testing.assert_allclose(out[i], conv.conv2d_loop(x[i], wts, s, p, b),
-                                   rtol=1e-10, atol=1e-10)
-
-
-@settings(max_examples=60, deadline=None)
-@given(conv_case())
-def test_fast_backward_equals_loop(case):
-    n, h, w, c, f, k, s, p, seed = case
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, h, w, c))
-    wts = rng.standard_normal((f, k, k, c))
-    out, cache = conv.conv_forward(x, wts, None, s, p)
-    dout = rng.standard_normal(out.shape)
-    dx, dw, db = conv.conv_backward(dout, cache)
-    rx, rw, rb = conv.conv_backward_loop(dout, x, wts, s, p)
-    np.testing.assert_allclose(dx, rx, rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(dw, rw, rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(db, rb, rtol=1e-10, atol=1e-10)
-    skipped, dw2, _ = conv.conv_backward(dout, cache, need_dx=False)
-    assert skipped is None
-    np.testing.assert_allclose(dw2, dw)
+# The fast path against the loop reference on random shapes, strides and paddings (forward,
+# backward, need_dx=False) is a property test in tests/test_fast_paths.py.
 
 
 def test_float32_stays_float32():

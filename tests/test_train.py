@@ -38,8 +38,7 @@ def test_same_seed_same_result(data):
     for _ in range(2):
         model = small_cnn(seed=1)
         fit(model, x[:256], y[:256], 1, 64, Adam(1e-3), seed=7, progress=False)
-        runs.append(model.params_snapshot() if hasattr(model, "params_snapshot")
-                    else model.state())
+        runs.append(model.state())
     for key in runs[0]:
         np.testing.assert_array_equal(runs[0][key], runs[1][key])
 

@@ -25,20 +25,24 @@ __all__ = ["EXERCISES", "MODULES", "Submission", "check", "find_exercises", "gra
            "grade_submission"]
 
 
-def find_exercises(path=None) -> Path:
+def find_exercises(path=None, *, option: str = "path=") -> Path:
     """The learner's exercise folder: ``path``, or ``exercises/`` in the current folder or
-    its parent (notebooks run from ``notebooks/``)."""
+    its parent (notebooks run from ``notebooks/``).
+
+    ``option`` is how the caller's user passes the folder (``"path="`` in Python,
+    ``"--exercises "`` on a command line), so the error message can say it their way.
+    """
     if path is not None:
         folder = Path(path)
         if not folder.is_dir():
-            raise FileNotFoundError(f"path={str(path)!r} is not a folder; pass the folder "
+            raise FileNotFoundError(f"{option}{str(path)!r} is not a folder; pass the folder "
                                     "holding your ex01_images.py ... files")
         return folder
     for base in (Path.cwd(), Path.cwd().parent):
         if (base / "exercises").is_dir():
             return base / "exercises"
     raise FileNotFoundError("no exercises/ folder in the current folder or its parent; "
-                            "pass path='path/to/exercises'")
+                            f"pass {option}'path/to/exercises'")
 
 
 def _module_for(chapter) -> str:
