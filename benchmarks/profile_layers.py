@@ -17,13 +17,14 @@ from collections import defaultdict
 
 import numpy as np
 
+from minicnn.fused import ConvReLUPool, plan
 from minicnn.layers import SoftmaxCrossEntropy
 from minicnn.optim import SGD
 from minicnn.train import _keep_freed_memory, small_cnn
 
 
 def profile(batches: int, batch_size: int, seed: int = 0, clock=time.perf_counter,
-            channels: tuple[int, int] = (8, 16)) -> dict[str, float]:
+            channels: tuple[int, int] = (8, 16), fuse: bool = True) -> dict[str, float]:
     """Mean seconds per batch for each (layer, direction), after a few warm-up steps."""
     rng = np.random.default_rng(seed)
     x = rng.random((batch_size, 28, 28, 1), dtype=np.float32)
@@ -32,12 +33,13 @@ def profile(batches: int, batch_size: int, seed: int = 0, clock=time.perf_counte
     loss_fn = SoftmaxCrossEntropy()
     opt = SGD(lr=0.01, momentum=0.9)
     times: dict[str, float] = defaultdict(float)
-    names = [f"{i}:{type(layer).__name__}" for i, layer in enumerate(model.layers)]
+    steps = plan(model.layers) if fuse else list(model.layers)
+    names = [f"{i}:{_name(step)}" for i, step in enumerate(steps)]
     warmup = 5
     for step in range(batches + warmup):
         keep = step >= warmup
         out = x
-        for name, layer in zip(names, model.layers, strict=True):
+        for name, layer in zip(names, steps, strict=True):
             t = clock()
             out = layer.forward(out)
             times[f"{name} fwd"] += (clock() - t) * keep
@@ -45,8 +47,8 @@ def profile(batches: int, batch_size: int, seed: int = 0, clock=time.perf_counte
         loss_fn.forward(out, y)
         dout = loss_fn.backward()
         times["loss"] += (clock() - t) * keep
-        for i in range(len(model.layers) - 1, -1, -1):
-            layer = model.layers[i]
+        for i in range(len(steps) - 1, -1, -1):
+            layer = steps[i]
             t = clock()
             dout = layer.backward(dout, need_dx=False) if i == 0 else layer.backward(dout)
             times[f"{names[i]} bwd"] += (clock() - t) * keep
@@ -56,12 +58,21 @@ def profile(batches: int, batch_size: int, seed: int = 0, clock=time.perf_counte
     return {k: v / batches for k, v in times.items()}
 
 
+def _name(step) -> str:
+    if isinstance(step, ConvReLUPool):
+        return "Conv+ReLU+Pool"
+    return type(step).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batches", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--channels", type=int, nargs=2, default=(8, 16), metavar=("C1", "C2"))
+    parser.add_argument("--no-fuse", action="store_true",
+                        help="time Conv2D, ReLU and MaxPool2D one by one, as Sequential(..., "
+                             "fuse=False) runs them")
     parser.add_argument("--cpu", action="store_true",
                         help="measure this process's CPU time instead of wall time: steadier on "
                              "a busy machine (run with OPENBLAS_NUM_THREADS=1 then)")
@@ -73,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     np.empty(1 << 20, dtype=np.float32).fill(0)  # warm the allocator (see TOOLING.md)
     times = profile(args.batches, args.batch_size,
                     clock=time.process_time if args.cpu else time.perf_counter,
-                    channels=tuple(args.channels))
+                    channels=tuple(args.channels), fuse=not args.no_fuse)
     total = sum(times.values())
     print(f"{'part':<22}{'ms/batch':>10}{'share':>8}")
     for name, sec in times.items():

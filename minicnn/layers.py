@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minicnn import _checks, activations, pooling
+from minicnn import _checks, _parallel, activations, pooling
 from minicnn.conv import conv_backward, conv_forward
 from minicnn.losses import softmax_cross_entropy
 from minicnn.shapes import conv_output_shape, pool_output_shape
@@ -88,23 +88,30 @@ class Conv2D(Layer):
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
         self._cache = None
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """x : (N, H, W, in_channels) -> (N, H', W', out_channels)."""
+    def check_input(self, x) -> np.ndarray:
+        """``x`` as an array, or an error if it is not an (N, H, W, in_channels) batch."""
         x = _checks.array("x", x, 4, "(N, H, W, C)")
         if x.shape[3] != self.in_channels:
             raise ValueError(f"Conv2D expects {self.in_channels} input channel(s) but x has "
                              f"shape {x.shape} ({x.shape[3]} channels, last axis); set "
                              f"in_channels={x.shape[3]} or check the layer before")
+        return x
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """x : (N, H, W, in_channels) -> (N, H', W', out_channels)."""
+        x = self.check_input(x)
         self._cache = None  # free the last batch's columns before making this batch's
-        out, self._cache = conv_forward(x, self.params["w"], self.params["b"],
-                                        self.stride, self.padding)
+        # The two halves of the batch run at once, one per core (see minicnn._parallel).
+        out, self._cache = _parallel.forward_halves(conv_forward, x, self.params["w"],
+                                                    self.params["b"], self.stride, self.padding)
         return out
 
     def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
         """dout : (N, H', W', out_channels) -> dx : (N, H, W, in_channels), or None."""
         if self._cache is None:
             raise RuntimeError("call forward before backward")
-        dx, self.grads["w"], self.grads["b"] = conv_backward(dout, self._cache, need_dx)
+        dx, self.grads["w"], self.grads["b"] = _parallel.backward_halves(
+            conv_backward, dout, self._cache, need_dx)
         return dx
 
     def output_shape(self, input_shape):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from minicnn import fused
 from minicnn.layers import LAYER_TYPES
 from minicnn.losses import softmax
 
@@ -43,9 +44,13 @@ class Sequential:
     layers : list
         Layer objects (see :mod:`minicnn.layers`), or any objects with ``forward``,
         ``backward``, ``params`` and ``grads``.
+    fuse : bool
+        True (the default) runs each Conv2D -> ReLU -> MaxPool2D as one faster step
+        (:mod:`minicnn.fused`): the same numbers, up to float rounding. False runs every layer
+        on its own, as written. The attribute ``model.fuse`` can be changed at any time.
     """
 
-    def __init__(self, layers) -> None:
+    def __init__(self, layers, fuse: bool = True) -> None:
         layers = list(layers)
         for i, layer in enumerate(layers):
             missing = [m for m in ("forward", "backward", "params", "grads")
@@ -54,11 +59,14 @@ class Sequential:
                 raise TypeError(f"layers[{i}] ({layer!r}) is not a layer: it lacks "
                                 f"{', '.join(missing)}")
         self.layers = layers
+        self.fuse = fuse
+        self._steps = layers
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Run every layer in order; returns the last layer's output (the logits)."""
-        for layer in self.layers:
-            x = layer.forward(x)
+        self._steps = fused.plan(self.layers) if self.fuse else list(self.layers)
+        for step in self._steps:
+            x = step.forward(x)
         return x
 
     def backward(self, dout: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
@@ -67,12 +75,13 @@ class Sequential:
         Fills each layer's ``grads`` and returns the gradient with respect to the input.
         ``need_input_grad=False`` lets the first layer skip that last, unused gradient.
         """
-        for i, layer in enumerate(reversed(self.layers)):
-            first = i == len(self.layers) - 1
-            if first and not need_input_grad and getattr(layer, "can_skip_input_grad", False):
-                layer.backward(dout, need_dx=False)
+        steps = self._steps  # as the last forward pass ran them
+        for i, step in enumerate(reversed(steps)):
+            first = i == len(steps) - 1
+            if first and not need_input_grad and getattr(step, "can_skip_input_grad", False):
+                step.backward(dout, need_dx=False)
                 return None
-            dout = layer.backward(dout)
+            dout = step.backward(dout)
         return dout
 
     def predict_proba(self, x: np.ndarray, batch_size: int = 500) -> np.ndarray:

@@ -1,0 +1,123 @@
+"""Speed: run the two halves of a batch at the same time, one per CPU core (issue 6).
+
+numpy's element-wise work (copies, masks, adds) runs on one core, and OpenBLAS's own threads
+help little with the thin matrix products of a small CNN. Splitting every batch in two and
+handing each half to its own thread keeps both cores busy all the time: numpy releases the GIL
+while it works on large arrays, so the two threads really run together.
+
+Each worker thread asks OpenBLAS to use one thread for its own calls
+(``openblas_set_num_threads_local``, OpenBLAS 0.3.27 and newer), so the two halves do not fight
+over cores; the rest of the program keeps its BLAS settings.
+
+The split is the same on every machine: a batch of N is always cut into ``N // 2`` and the
+rest, and the gradients of the two halves are added in the same order. Where the worker threads
+cannot be set up (no OpenBLAS found, or ``MINICNN_THREADS=1`` in the environment) the two halves
+run one after the other in the calling thread: slower, but the same numbers.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+#: Below this many samples a batch is not split (the threads would cost more than they save).
+MIN_SPLIT = 16
+
+_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+_setter = None  # openblas_set_num_threads_local, once found
+_checked = False
+
+
+def _find_blas_setter():
+    """OpenBLAS's per-thread thread-count setter, from the library numpy loaded, or None."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "openblas" in line.lower()}
+    except OSError:  # not Linux
+        return None
+    for path in sorted(paths):
+        try:
+            setter = ctypes.CDLL(path).openblas_set_num_threads_local
+        except (OSError, AttributeError):
+            continue
+        setter.argtypes, setter.restype = [ctypes.c_int], ctypes.c_int
+        return setter
+    return None
+
+
+def _one_blas_thread() -> None:
+    _setter(1)
+
+
+def _get_pool() -> ThreadPoolExecutor | None:
+    """The two worker threads, made on first use; None where they cannot help."""
+    global _pool, _setter, _checked
+    with _lock:
+        if not _checked:
+            _checked = True
+            wanted = os.environ.get("MINICNN_THREADS", "2").strip() != "1"
+            _setter = _find_blas_setter() if wanted and (os.cpu_count() or 1) > 1 else None
+            if _setter is not None:
+                _pool = ThreadPoolExecutor(2, thread_name_prefix="minicnn",
+                                           initializer=_one_blas_thread)
+        return _pool
+
+
+def _forget_pool() -> None:
+    """After a fork the child has no worker threads: make new ones when next needed."""
+    global _pool, _checked
+    _pool, _checked = None, False
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def halves(n: int) -> list[slice]:
+    """How a batch of ``n`` samples is split: two slices, or one when ``n`` is small."""
+    if n < MIN_SPLIT:
+        return [slice(0, n)]
+    return [slice(0, n // 2), slice(n // 2, n)]
+
+
+def run(tasks) -> list:
+    """Call each zero-argument function in ``tasks``; return their results in order.
+
+    With two tasks and the worker threads available, both run at once.
+    """
+    tasks = list(tasks)
+    pool = _get_pool() if len(tasks) == 2 else None
+    if pool is None:
+        return [task() for task in tasks]
+    return [future.result() for future in [pool.submit(task) for task in tasks]]
+
+
+def forward_halves(forward, x, *args) -> tuple:
+    """``forward(x_half, *args) -> (out, cache)`` on each half of ``x`` (N, ...).
+
+    Returns the whole output (N, ...) and the halves' caches, for :func:`backward_halves`.
+    """
+    parts = halves(len(x))
+    results = run([lambda s=s: forward(x[s], *args) for s in parts])
+    outs = [out for out, _ in results]
+    out = outs[0] if len(outs) == 1 else np.concatenate(outs)
+    return out, (parts, [cache for _, cache in results])
+
+
+def backward_halves(backward, dout, caches, need_dx: bool) -> tuple:
+    """``backward(dout_half, cache, need_dx) -> (dx, dw, db)`` on each half; the halves'
+    gradients ``dw`` and ``db`` are added, their ``dx`` joined (None when ``need_dx`` is False)."""
+    parts, cache_list = caches
+    results = run([lambda s=s, c=c: backward(dout[s], c, need_dx)
+                   for s, c in zip(parts, cache_list, strict=True)])
+    dw = sum((r[1] for r in results[1:]), results[0][1])
+    db = sum((r[2] for r in results[1:]), results[0][2])
+    if not need_dx:
+        return None, dw, db
+    dxs = [r[0] for r in results]
+    return (dxs[0] if len(dxs) == 1 else np.concatenate(dxs)), dw, db

@@ -1,0 +1,270 @@
+"""Speed: a convolution, its ReLU and a max pool computed as one block (issue 6).
+
+Nothing new is computed here: the numbers are those of :func:`minicnn.conv.conv_forward`, then
+ReLU, then :func:`minicnn.pooling.max_pool_forward`, and the gradients those of their three
+backward passes. Only the order of the work changes, in two ways.
+
+1. **Pool first, then ReLU.** ReLU never changes which value of a window is the largest, so
+   ``relu(max(a, b)) == max(relu(a), relu(b))`` exactly. Taking the ReLU after pooling works on
+   a map ``size * size`` times smaller.
+2. **Window-offset order.** The convolution's outputs are computed block by block: block (a, b)
+   holds, for every pooling window, the output at row a and column b inside that window. Each
+   block is one contiguous (N, H'', W'', F) array, so max pooling is ``size * size - 1`` calls of
+   ``np.maximum`` on whole arrays, and its backward pass writes each block in one go.
+
+Only non-overlapping pools (``size == stride``) are fused; :class:`minicnn.network.Sequential`
+uses this for every Conv2D -> ReLU -> MaxPool2D run it finds and falls back to the layers one by
+one otherwise. Conv outputs that no pooling window covers (an odd edge row) are never computed:
+their values are dropped by the pool and their gradients are zero.
+
+Shapes: x (N, H, W, C), filters w (F, kh, kw, C), bias b (F,), output (N, H'', W'', F) with
+``H'' = H' // size`` and ``H'`` the convolution's output height.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from minicnn import _checks, _parallel
+from minicnn.conv import _check_bias, _check_depth, _column_sums, _input_gradient, _out_hw, pad
+from minicnn.shapes import pool_output_shape
+
+# With this few input channels the columns are stored one patch offset per row (see _columns).
+_FEW_CHANNELS = 1
+
+
+def conv_relu_pool_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None,
+                           stride: int = 1, padding: int = 0, size: int = 2
+                           ) -> tuple[np.ndarray, tuple]:
+    """``max_pool(relu(conv(x, w) + b), size, stride=size)`` for a batch, in one pass.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, H, W, C)
+    w : ndarray, shape (F, kh, kw, C)
+    b : ndarray, shape (F,), optional
+    stride, padding : int
+        Of the convolution.
+    size : int
+        Pooling window and stride (non-overlapping windows).
+
+    Returns
+    -------
+    out : ndarray, shape (N, H'', W'', F)
+    cache : tuple for :func:`conv_relu_pool_backward`
+    """
+    x = _checks.array("x", x, 4, "(N, H, W, C)")
+    w = _checks.array("w", w, 4, "(F, kh, kw, C)")
+    _check_depth(x.shape[3], w, "w")
+    b = _check_bias(b, w.shape[0])
+    size = _checks.positive_int("size", size)
+    out_h, out_w = _out_hw(x.shape[1], x.shape[2], w.shape[1], w.shape[2], stride, padding)
+    pool_h, pool_w, _ = pool_output_shape((out_h, out_w, w.shape[0]), size, size)
+    xp = pad(x, padding)
+    cols = _columns(xp, w.shape, stride, size, (pool_h, pool_w))
+    blocks = _matmul_columns(cols, w, b).reshape(size * size, x.shape[0], pool_h, pool_w, -1)
+    pooled, where = _max_of_blocks(blocks)
+    out = np.maximum(pooled, 0)
+    return out, (x.shape, xp.shape, w, cols, where, pooled, stride, padding, size)
+
+
+def conv_relu_pool_backward(dout: np.ndarray, cache: tuple, need_dx: bool = True
+                            ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """Gradients of :func:`conv_relu_pool_forward`.
+
+    Each window's gradient goes to its largest conv output (the first, in row-major order, when
+    the largest appears twice), and only where that largest value is positive (ReLU).
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, H'', W'', F)
+    need_dx : bool
+        False skips the input gradient (the first layer of a network never needs it).
+
+    Returns
+    -------
+    dx : ndarray, shape (N, H, W, C), or None when ``need_dx`` is False
+    dw : ndarray, shape (F, kh, kw, C)
+    db : ndarray, shape (F,)
+    """
+    x_shape, xp_shape, w, cols, where, pooled, stride, padding, size = cache
+    dblocks = _route_to_maxima(dout, where, pooled, size * size)
+    d2 = dblocks.reshape(-1, w.shape[0])
+    dw, db = _weight_gradients(cols, d2, w)
+    if not need_dx:
+        return None, dw, db
+    n, pool_h, pool_w, n_filters = pooled.shape
+    # Back to the convolution's own (row, column) order, then the usual input gradient.
+    dconv = dblocks.reshape(size, size, n, pool_h, pool_w, n_filters).transpose(2, 3, 0, 4, 1, 5)
+    dconv = np.ascontiguousarray(dconv).reshape(-1, n_filters)
+    dx = _input_gradient(dconv, w, (size * pool_h, size * pool_w), x_shape, stride, padding)
+    return dx, dw, db
+
+
+def _columns(xp: np.ndarray, w_shape: tuple[int, ...], stride: int, size: int,
+             pool_hw: tuple[int, int]) -> np.ndarray:
+    """The patches under every conv output that a pooling window covers, block by block.
+
+    Parameters
+    ----------
+    xp : ndarray, shape (N, Hp, Wp, C), padded
+    w_shape : (F, kh, kw, C)
+
+    Returns
+    -------
+    cols : ndarray
+        (size, size, N, H'', W'', kh, kw, C): one patch per row, for several channels (each
+        copy then moves runs of kw * C numbers); or (kh * kw * C + 1, size, size, N, H'', W''):
+        one patch offset per row plus a row of ones for the bias, for few channels, where patch
+        rows would be too short to copy quickly.
+    """
+    _, kh, kw, c = w_shape
+    pool_h, pool_w = pool_hw
+    step = stride * size  # from one window to the next, in input pixels
+    rows = slice(0, step * (pool_h - 1) + 1, step)
+    cols_ = slice(0, step * (pool_w - 1) + 1, step)
+    n = xp.shape[0]
+    if c > _FEW_CHANNELS:
+        windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))  # (N, H', W', C, kh, kw)
+        out = np.empty((size, size, n, pool_h, pool_w, kh, kw, c), dtype=xp.dtype)
+        for a in range(size):
+            for b in range(size):
+                view = windows[:, stride * a:, stride * b:][:, rows, cols_]
+                out[a, b] = view.transpose(0, 1, 2, 4, 5, 3)
+        return out
+    out = np.empty((kh * kw * c + 1, size, size, n, pool_h, pool_w), dtype=xp.dtype)
+    out[-1] = 1
+    k = 0
+    for i in range(kh):
+        for j in range(kw):
+            for ch in range(c):
+                for a in range(size):
+                    for b in range(size):
+                        out[k, a, b] = xp[:, stride * a + i:, stride * b + j:, ch][:, rows, cols_]
+                k += 1
+    return out
+
+
+def _matmul_columns(cols: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+    """All conv outputs as one matrix product: shape (rows of ``cols``, F)."""
+    n_filters = w.shape[0]
+    w2 = w.reshape(n_filters, -1)
+    if cols.ndim == 8:  # one patch per row
+        out = cols.reshape(-1, w2.shape[1]) @ w2.T
+        if b is not None:
+            out += b
+        return out
+    bias = np.zeros(n_filters, w.dtype) if b is None else b
+    w_aug = np.concatenate([w2, bias[:, np.newaxis].astype(w2.dtype)], axis=1)
+    return cols.reshape(cols.shape[0], -1).T @ w_aug.T
+
+
+def _max_of_blocks(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Max pooling over the blocks: the largest value of each window, and in which block it
+    sits (the first block holding it, for ties).
+
+    Parameters
+    ----------
+    blocks : ndarray, shape (size * size, N, H'', W'', F)
+
+    Returns
+    -------
+    pooled : ndarray, shape (N, H'', W'', F)
+    where : ndarray of int8, same shape: the index of the block holding each maximum
+    """
+    pooled = blocks[0].copy()
+    where = np.zeros(pooled.shape, dtype=np.int8)
+    bigger = np.empty(pooled.shape, dtype=bool)
+    k_or_0 = np.empty(pooled.shape, dtype=np.int8)
+    for k, block in enumerate(blocks[1:], start=1):
+        np.greater(block, pooled, out=bigger)  # strictly: a tie keeps the earlier block
+        # where = k where bigger: k exceeds every index so far, so a maximum does it (far
+        # quicker than a masked copy)
+        np.multiply(bigger.view(np.int8), np.int8(k), out=k_or_0)
+        np.maximum(where, k_or_0, out=where)
+        np.maximum(pooled, block, out=pooled)
+    return pooled, where
+
+
+def _route_to_maxima(dout: np.ndarray, where: np.ndarray, pooled: np.ndarray,
+                     n_blocks: int) -> np.ndarray:
+    """The gradient of every block: ``dout`` where the block holds its window's maximum and
+    that maximum is positive (ReLU), 0 elsewhere. Shape (n_blocks, N, H'', W'', F)."""
+    dtype = np.result_type(dout, pooled)
+    # Multiplying by a 0/1 mask is exact unless dout holds inf or NaN; then use np.where.
+    finite = bool(np.isfinite(dout).all())
+    positive = pooled > 0
+    g = np.multiply(dout, positive, dtype=dtype) if finite else np.where(positive, dout, 0)
+    dblocks = np.empty((n_blocks, *pooled.shape), dtype)
+    hit = np.empty(where.shape, dtype=bool)
+    for k, dblock in enumerate(dblocks):
+        np.equal(where, k, out=hit)
+        if finite:
+            np.multiply(g, hit, out=dblock)
+        else:
+            dblock[...] = np.where(hit, g, 0)
+    return dblocks
+
+
+def _weight_gradients(cols: np.ndarray, d2: np.ndarray, w: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """dw (F, kh, kw, C) and db (F,) from the columns and the conv outputs' gradient (M, F)."""
+    if cols.ndim == 8:
+        cols2 = cols.reshape(d2.shape[0], -1)
+        # (K, M) @ (M, F) is quicker for BLAS than (F, M) @ (M, K) when F is small.
+        dw = (cols2.T @ d2).T.reshape(w.shape)
+        return np.ascontiguousarray(dw), _column_sums(d2)
+    both = cols.reshape(cols.shape[0], -1) @ d2  # (kh * kw * C + 1, F); the last row is db
+    return np.ascontiguousarray(both[:-1].T).reshape(w.shape), both[-1].copy()
+
+
+class ConvReLUPool:
+    """A Conv2D, the ReLU after it and a MaxPool2D (size == stride) run as one step.
+
+    :class:`minicnn.network.Sequential` builds these itself (see :func:`plan`); the three layers
+    stay in ``model.layers`` as they are, and the gradients land in the Conv2D's ``grads``.
+    """
+
+    can_skip_input_grad = True
+
+    def __init__(self, conv, relu, pool) -> None:
+        self.layers = (conv, relu, pool)
+        self._cache = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """x : (N, H, W, C) -> (N, H'', W'', F)."""
+        conv, _, pool = self.layers
+        x = conv.check_input(x)
+        self._cache = conv._cache = None  # free the last batch's columns first
+        out, self._cache = _parallel.forward_halves(
+            conv_relu_pool_forward, x, conv.params["w"], conv.params["b"], conv.stride,
+            conv.padding, pool.size)
+        return out
+
+    def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
+        """dout : (N, H'', W'', F) -> dx : (N, H, W, C), or None."""
+        if self._cache is None:
+            raise RuntimeError("call forward before backward")
+        conv = self.layers[0]
+        dx, conv.grads["w"], conv.grads["b"] = _parallel.backward_halves(
+            conv_relu_pool_backward, dout, self._cache, need_dx)
+        return dx
+
+
+def plan(layers) -> list:
+    """The steps that run ``layers``: each Conv2D -> ReLU -> MaxPool2D run with non-overlapping
+    windows becomes one :class:`ConvReLUPool`; every other layer is a step of its own."""
+    from minicnn.layers import Conv2D, MaxPool2D, ReLU  # here: layers need not import this
+
+    steps, i = [], 0
+    while i < len(layers):
+        run = layers[i:i + 3]
+        if ([type(layer) for layer in run] == [Conv2D, ReLU, MaxPool2D]
+                and run[2].size == run[2].stride):
+            steps.append(ConvReLUPool(*run))
+            i += 3
+        else:
+            steps.append(layers[i])
+            i += 1
+    return steps
