@@ -2,7 +2,8 @@
 
     python benchmarks/_minicnn_side.py [--epochs 3] [--limit N]
 
-It times the two convolution layers alone (forward + backward, batch 128), then trains the
+It times the two convolution layers alone (forward + backward, batch 128), and each with its
+ReLU and max pool as training runs them (one fused step, :mod:`minicnn.fused`), then trains the
 benchmark model with :func:`minicnn.train.fit` (the real training loop) and reports the time of
 each epoch, the test accuracy and the process's peak memory.
 """
@@ -23,7 +24,8 @@ from _common import (
     warm_allocator,
 )
 
-from minicnn.layers import Conv2D
+from minicnn.fused import plan
+from minicnn.layers import Conv2D, MaxPool2D, ReLU
 from minicnn.optim import SGD
 from minicnn.train import evaluate, fit, small_cnn
 
@@ -43,6 +45,15 @@ def conv_times(repeats: int) -> dict[str, list[float]]:
             layer.backward(dout, need_dx=need_dx)
 
         out[name] = time_repeats(step, repeats)
+        # The same convolution with its ReLU and 2x2 max pool, as training runs them (fused).
+        block = plan([layer, ReLU(), MaxPool2D(2, 2)])[0]
+        dpool = dout[:, ::2, ::2].copy()
+
+        def block_step(block=block, x=x, dpool=dpool, need_dx=need_dx):
+            block.forward(x)
+            block.backward(dpool, need_dx=need_dx)
+
+        out[f"{name}+relu+pool"] = time_repeats(block_step, repeats)
     return out
 
 

@@ -75,6 +75,15 @@ def conv_times(repeats: int, channels_last: bool) -> dict[str, list[float]]:
             layer(x).backward(dout)
 
         out[name] = time_repeats(step, repeats)
+        block = nn.Sequential(layer, nn.ReLU(), nn.MaxPool2d(2))
+        dpool = dout[:, :, ::2, ::2].contiguous(memory_format=fmt)
+
+        def block_step(block=block, x=x, dpool=dpool):
+            block.zero_grad(set_to_none=True)
+            x.grad = None
+            block(x).backward(dpool)
+
+        out[f"{name}+relu+pool"] = time_repeats(block_step, repeats)
     return out
 
 

@@ -9,6 +9,13 @@ Each worker thread asks OpenBLAS to use one thread for its own calls
 (``openblas_set_num_threads_local``, OpenBLAS 0.3.27 and newer), so the two halves do not fight
 over cores; the rest of the program keeps its BLAS settings.
 
+A Conv2D layer whose input has a single channel is not split (it passes ``split=False``): its
+matrix products are so thin that the two threads mostly wait for memory. Measured here for the
+first layer of the benchmark model, conv 1 -> 8 on a batch of 128: 1.44 ms whole against 1.53 to
+1.68 ms split; for the second, conv 8 -> 16: 4.5 ms whole against 3.1 ms split. The fused
+conv-ReLU-pool step always splits: its pooling work gains more than the products lose (one
+training epoch 3.2 to 3.7 s with the first block split, 3.5 to 4.3 s without).
+
 The split is the same on every machine: a batch of N is always cut into ``N // 2`` and the
 rest, and the gradients of the two halves are added in the same order. Where the worker threads
 cannot be set up (no OpenBLAS found, or ``MINICNN_THREADS=1`` in the environment) the two halves
@@ -50,10 +57,6 @@ def _find_blas_setter():
     return None
 
 
-def _one_blas_thread() -> None:
-    _setter(1)
-
-
 def _get_pool() -> ThreadPoolExecutor | None:
     """The two worker threads, made on first use; None where they cannot help."""
     global _pool, _setter, _checked
@@ -64,7 +67,7 @@ def _get_pool() -> ThreadPoolExecutor | None:
             _setter = _find_blas_setter() if wanted and (os.cpu_count() or 1) > 1 else None
             if _setter is not None:
                 _pool = ThreadPoolExecutor(2, thread_name_prefix="minicnn",
-                                           initializer=_one_blas_thread)
+                                           initializer=_setter, initargs=(1,))
         return _pool
 
 
@@ -97,12 +100,13 @@ def run(tasks) -> list:
     return [future.result() for future in [pool.submit(task) for task in tasks]]
 
 
-def forward_halves(forward, x, *args) -> tuple:
+def forward_halves(forward, x, *args, split: bool = True) -> tuple:
     """``forward(x_half, *args) -> (out, cache)`` on each half of ``x`` (N, ...).
 
     Returns the whole output (N, ...) and the halves' caches, for :func:`backward_halves`.
+    ``split=False`` runs the whole batch at once, in the calling thread.
     """
-    parts = halves(len(x))
+    parts = halves(len(x)) if split else [slice(0, len(x))]
     results = run([lambda s=s: forward(x[s], *args) for s in parts])
     outs = [out for out, _ in results]
     out = outs[0] if len(outs) == 1 else np.concatenate(outs)
@@ -121,3 +125,16 @@ def backward_halves(backward, dout, caches, need_dx: bool) -> tuple:
         return None, dw, db
     dxs = [r[0] for r in results]
     return (dxs[0] if len(dxs) == 1 else np.concatenate(dxs)), dw, db
+
+
+def status() -> tuple[bool, str]:
+    """Whether batches run on two threads here, and a sentence saying so (for the doctor)."""
+    if _get_pool() is not None:
+        return True, "training splits each batch over two threads (one OpenBLAS thread each)"
+    if os.environ.get("MINICNN_THREADS", "2").strip() == "1":
+        why = "MINICNN_THREADS=1 is set"
+    elif (os.cpu_count() or 1) < 2:
+        why = "this machine has one core"
+    else:
+        why = "numpy's OpenBLAS has no per-thread setting here (openblas_set_num_threads_local)"
+    return False, f"training runs each batch on one thread: {why}; same results, only slower"

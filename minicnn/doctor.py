@@ -370,6 +370,17 @@ def check_disk() -> Check:
     return Check(OK, what)
 
 
+def check_speed() -> Check:
+    """Can training use both cores (see minicnn._parallel)?"""
+    from minicnn import _parallel
+
+    two, text = _parallel.status()
+    return Check(OK if two else WARN, text,
+                 "" if two else "nothing to fix for the course; for speed, use numpy's "
+                                  "PyPI wheels on Linux (python -m pip install numpy) and "
+                                  "unset MINICNN_THREADS")
+
+
 # --- running them -----------------------------------------------------------------------------
 
 def run_checks() -> list[Check]:
@@ -378,7 +389,8 @@ def run_checks() -> list[Check]:
     steps = [("Python", check_python)]
     steps += [(name, lambda n=name: check_package(n, bounds.get(n, ""))) for name in PACKAGES]
     steps += [("minicnn", check_minicnn), ("kernel", check_kernel), ("widgets", check_widgets),
-              ("matplotlib", check_matplotlib), ("data", check_dataset), ("disk", check_disk)]
+              ("matplotlib", check_matplotlib), ("data", check_dataset), ("disk", check_disk),
+              ("speed", check_speed)]
     results = []
     for name, step in steps:
         try:

@@ -24,14 +24,19 @@ Shapes: x (N, H, W, C), filters w (F, kh, kw, C), bias b (F,), output (N, H'', W
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from minicnn import _checks, _parallel
-from minicnn.conv import _check_bias, _check_depth, _column_sums, _input_gradient, _out_hw, pad
+from minicnn.conv import (
+    _check_bias,
+    _check_depth,
+    _columns,
+    _input_gradient,
+    _matmul_columns,
+    _out_hw,
+    _weight_gradients,
+    pad,
+)
 from minicnn.shapes import pool_output_shape
-
-# With this few input channels the columns are stored one patch offset per row (see _columns).
-_FEW_CHANNELS = 1
 
 
 def conv_relu_pool_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None,
@@ -102,64 +107,6 @@ def conv_relu_pool_backward(dout: np.ndarray, cache: tuple, need_dx: bool = True
     return dx, dw, db
 
 
-def _columns(xp: np.ndarray, w_shape: tuple[int, ...], stride: int, size: int,
-             pool_hw: tuple[int, int]) -> np.ndarray:
-    """The patches under every conv output that a pooling window covers, block by block.
-
-    Parameters
-    ----------
-    xp : ndarray, shape (N, Hp, Wp, C), padded
-    w_shape : (F, kh, kw, C)
-
-    Returns
-    -------
-    cols : ndarray
-        (size, size, N, H'', W'', kh, kw, C): one patch per row, for several channels (each
-        copy then moves runs of kw * C numbers); or (kh * kw * C + 1, size, size, N, H'', W''):
-        one patch offset per row plus a row of ones for the bias, for few channels, where patch
-        rows would be too short to copy quickly.
-    """
-    _, kh, kw, c = w_shape
-    pool_h, pool_w = pool_hw
-    step = stride * size  # from one window to the next, in input pixels
-    rows = slice(0, step * (pool_h - 1) + 1, step)
-    cols_ = slice(0, step * (pool_w - 1) + 1, step)
-    n = xp.shape[0]
-    if c > _FEW_CHANNELS:
-        windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))  # (N, H', W', C, kh, kw)
-        out = np.empty((size, size, n, pool_h, pool_w, kh, kw, c), dtype=xp.dtype)
-        for a in range(size):
-            for b in range(size):
-                view = windows[:, stride * a:, stride * b:][:, rows, cols_]
-                out[a, b] = view.transpose(0, 1, 2, 4, 5, 3)
-        return out
-    out = np.empty((kh * kw * c + 1, size, size, n, pool_h, pool_w), dtype=xp.dtype)
-    out[-1] = 1
-    k = 0
-    for i in range(kh):
-        for j in range(kw):
-            for ch in range(c):
-                for a in range(size):
-                    for b in range(size):
-                        out[k, a, b] = xp[:, stride * a + i:, stride * b + j:, ch][:, rows, cols_]
-                k += 1
-    return out
-
-
-def _matmul_columns(cols: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
-    """All conv outputs as one matrix product: shape (rows of ``cols``, F)."""
-    n_filters = w.shape[0]
-    w2 = w.reshape(n_filters, -1)
-    if cols.ndim == 8:  # one patch per row
-        out = cols.reshape(-1, w2.shape[1]) @ w2.T
-        if b is not None:
-            out += b
-        return out
-    bias = np.zeros(n_filters, w.dtype) if b is None else b
-    w_aug = np.concatenate([w2, bias[:, np.newaxis].astype(w2.dtype)], axis=1)
-    return cols.reshape(cols.shape[0], -1).T @ w_aug.T
-
-
 def _max_of_blocks(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Max pooling over the blocks: the largest value of each window, and in which block it
     sits (the first block holding it, for ties).
@@ -205,18 +152,6 @@ def _route_to_maxima(dout: np.ndarray, where: np.ndarray, pooled: np.ndarray,
         else:
             dblock[...] = np.where(hit, g, 0)
     return dblocks
-
-
-def _weight_gradients(cols: np.ndarray, d2: np.ndarray, w: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """dw (F, kh, kw, C) and db (F,) from the columns and the conv outputs' gradient (M, F)."""
-    if cols.ndim == 8:
-        cols2 = cols.reshape(d2.shape[0], -1)
-        # (K, M) @ (M, F) is quicker for BLAS than (F, M) @ (M, K) when F is small.
-        dw = (cols2.T @ d2).T.reshape(w.shape)
-        return np.ascontiguousarray(dw), _column_sums(d2)
-    both = cols.reshape(cols.shape[0], -1) @ d2  # (kh * kw * C + 1, F); the last row is db
-    return np.ascontiguousarray(both[:-1].T).reshape(w.shape), both[-1].copy()
 
 
 class ConvReLUPool:

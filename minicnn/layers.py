@@ -102,8 +102,9 @@ class Conv2D(Layer):
         x = self.check_input(x)
         self._cache = None  # free the last batch's columns before making this batch's
         # The two halves of the batch run at once, one per core (see minicnn._parallel).
-        out, self._cache = _parallel.forward_halves(conv_forward, x, self.params["w"],
-                                                    self.params["b"], self.stride, self.padding)
+        out, self._cache = _parallel.forward_halves(
+            conv_forward, x, self.params["w"], self.params["b"], self.stride, self.padding,
+            split=self.in_channels > 1)
         return out
 
     def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:

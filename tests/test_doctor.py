@@ -31,7 +31,7 @@ def test_everything_is_ok_in_the_course_environment(capsys):
     code, lines = run_doctor(capsys)
     assert code == 0, "\n".join(lines)
     checks = lines[1:-1]
-    assert len(checks) == 13
+    assert len(checks) == 14
     assert all(line.split()[0] in {"OK", "WARN"} for line in checks), "\n".join(lines)
     assert lines[-1].endswith("0 FAIL")
 
@@ -236,3 +236,17 @@ def test_conda_environment_gets_a_conda_command(monkeypatch, tmp_path):
     assert doctor._install_command("numpy>=1.26").startswith("conda install -c conda-forge")
     monkeypatch.setattr(doctor.sys, "prefix", os.fspath(tmp_path / "venv"))
     assert doctor._install_command("numpy>=1.26").startswith("python -m pip install")
+
+
+def test_speed_line_says_when_training_uses_one_thread(capsys, monkeypatch):
+    from minicnn import _parallel
+
+    assert line_about(run_doctor(capsys)[1], "two threads").startswith("OK")
+    for name in ("_pool", "_setter"):  # put back as they were afterwards
+        monkeypatch.setattr(_parallel, name, getattr(_parallel, name))
+    monkeypatch.setattr(_parallel, "_pool", None)
+    monkeypatch.setattr(_parallel, "_checked", False)
+    monkeypatch.setattr(_parallel, "_find_blas_setter", lambda: None)
+    code, lines = run_doctor(capsys)
+    line = line_about(lines, "one thread")
+    assert code == 0 and line.startswith("WARN") and "openblas_set_num_threads_local" in line

@@ -266,3 +266,24 @@ def test_a_task_error_reaches_the_caller():
 
     with pytest.raises(ValueError, match="from a worker"):
         _parallel.run([boom, lambda: 1])
+
+
+def _train_one_step(_=None) -> float:
+    rng = np.random.default_rng(7)
+    x, y = rng.standard_normal((32, 12, 12, 1)).astype(np.float32), rng.integers(0, 10, 32)
+    model = small_cnn(seed=0, channels=(4, 6), input_shape=(12, 12, 1))
+    loss_fn = SoftmaxCrossEntropy()
+    loss = loss_fn.forward(model.forward(x), y)
+    model.backward(loss_fn.backward())
+    return float(loss)
+
+
+@pytest.mark.ch07
+def test_a_forked_child_makes_its_own_threads():
+    """After fork the child has no worker threads; it must make new ones, not wait forever."""
+    import multiprocessing
+
+    expected = _train_one_step()  # the parent's worker threads now exist
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        assert pool.apply_async(_train_one_step).get(timeout=60) == expected
