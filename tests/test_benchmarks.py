@@ -1,0 +1,49 @@
+"""The benchmark scripts still run (numpy side only: PyTorch is not a test dependency)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import compare_torch  # noqa: E402
+import profile_layers  # noqa: E402
+
+
+@pytest.mark.ch07
+@pytest.mark.parametrize("fuse", [True, False])
+def test_profile_times_every_step(fuse):
+    times = profile_layers.profile(batches=2, batch_size=8, fuse=fuse)
+    names = [k for k in times if k.endswith(" fwd")]
+    assert len(names) == (4 if fuse else 8)
+    assert all(v >= 0 for v in times.values()) and "optimizer" in times
+
+
+@pytest.mark.ch07
+def test_minicnn_side_prints_one_json_line_with_every_figure():
+    done = subprocess.run([sys.executable, str(BENCH / "_minicnn_side.py"), "--only-conv",
+                           "--conv-repeats", "2"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(result["conv"]) == {"conv1", "conv1+relu+pool", "conv2", "conv2+relu+pool"}
+    assert all(len(ts) == 2 and min(ts) > 0 for ts in result["conv"].values())
+    figures = compare_torch.figures(result)
+    assert "conv2 fwd+bwd (ms)" in figures and "peak memory (MiB)" in figures
+
+
+@pytest.mark.ch07
+def test_table_gives_ratios_and_targets():
+    stats = {"minicnn": {"epoch (s)": (3.3, 0.1), "conv2+relu+pool fwd+bwd (ms)": (4.0, 0.1),
+                         "test accuracy (%)": (86.7, 0.0)},
+             "torch": {"epoch (s)": (3.0, 0.2), "conv2+relu+pool fwd+bwd (ms)": (3.2, 0.1),
+                       "test accuracy (%)": (86.9, 0.0)}}
+    table = compare_torch.table(stats, ["minicnn", "torch"])
+    assert "| epoch (s) | 3.30 (0.10) | 3.00 (0.20) | 1.10 | <= 1.2 |" in table
+    assert "| 1.25 | (for information) |" in table
+    assert "-0.20 points" in table
