@@ -7,12 +7,14 @@ module                    topic                                       chapter
 ========================  ==========================================  =======
 ``minicnn.images``        images as arrays, sample photographs        01
 ``minicnn.conv``          convolution (loop reference and fast path)  02
+``minicnn.columns``       the fast path's patch matrices (im2col)     02
 ``minicnn.shapes``        the output-size formula                     03
 ``minicnn.activations``   ReLU, sigmoid, tanh                         04
 ``minicnn.pooling``       max and average pooling                     05
 ``minicnn.losses``        softmax and cross-entropy                   06
 ``minicnn.layers``        layer objects with forward and backward     06-07
 ``minicnn.network``       ``Sequential``: a stack of layers           07
+``minicnn.fused``         conv -> ReLU -> max pool as one fast step   07
 ``minicnn.optim``         SGD and Adam                                07
 ``minicnn.train``         ``fit`` and ``evaluate``                    07
 ``minicnn.datasets``      Fashion-MNIST, offline-first                07
@@ -25,6 +27,9 @@ module                    topic                                       chapter
 ``minicnn.doctor``        is this machine ready for the course?       -
 ``minicnn.reset``         restore a starter exercise, with a backup   -
 ========================  ==========================================  =======
+
+Two private helpers: ``minicnn._checks`` (argument checks with clear errors) and
+``minicnn._parallel`` (each batch's two halves on two threads, for speed).
 
 Layout convention: **channels-last**, as the images themselves and matplotlib see them.
 

@@ -26,16 +26,8 @@ from __future__ import annotations
 import numpy as np
 
 from minicnn import _checks, _parallel
-from minicnn.conv import (
-    _check_bias,
-    _check_depth,
-    _columns,
-    _input_gradient,
-    _matmul_columns,
-    _out_hw,
-    _weight_gradients,
-    pad,
-)
+from minicnn.columns import input_gradient, multiply_patches, patch_matrix, weight_gradients
+from minicnn.conv import _check_bias, _check_depth, _out_hw, pad
 from minicnn.shapes import pool_output_shape
 
 
@@ -67,8 +59,8 @@ def conv_relu_pool_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = 
     out_h, out_w = _out_hw(x.shape[1], x.shape[2], w.shape[1], w.shape[2], stride, padding)
     pool_h, pool_w, _ = pool_output_shape((out_h, out_w, w.shape[0]), size, size)
     xp = pad(x, padding)
-    cols = _columns(xp, w.shape, stride, size, (pool_h, pool_w))
-    blocks = _matmul_columns(cols, w, b).reshape(size * size, x.shape[0], pool_h, pool_w, -1)
+    cols = patch_matrix(xp, w.shape, stride, size, (pool_h, pool_w))
+    blocks = multiply_patches(cols, w, b).reshape(size * size, x.shape[0], pool_h, pool_w, -1)
     pooled, where = _max_of_blocks(blocks)
     out = np.maximum(pooled, 0)
     return out, (x.shape, xp.shape, w, cols, where, pooled, stride, padding, size)
@@ -96,14 +88,14 @@ def conv_relu_pool_backward(dout: np.ndarray, cache: tuple, need_dx: bool = True
     x_shape, xp_shape, w, cols, where, pooled, stride, padding, size = cache
     dblocks = _route_to_maxima(dout, where, pooled, size * size)
     d2 = dblocks.reshape(-1, w.shape[0])
-    dw, db = _weight_gradients(cols, d2, w)
+    dw, db = weight_gradients(cols, d2, w)
     if not need_dx:
         return None, dw, db
     n, pool_h, pool_w, n_filters = pooled.shape
     # Back to the convolution's own (row, column) order, then the usual input gradient.
     dconv = dblocks.reshape(size, size, n, pool_h, pool_w, n_filters).transpose(2, 3, 0, 4, 1, 5)
     dconv = np.ascontiguousarray(dconv).reshape(-1, n_filters)
-    dx = _input_gradient(dconv, w, (size * pool_h, size * pool_w), x_shape, stride, padding)
+    dx = input_gradient(dconv, w, (size * pool_h, size * pool_w), x_shape, stride, padding)
     return dx, dw, db
 
 

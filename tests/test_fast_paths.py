@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minicnn import conv, pooling
+from minicnn import columns, conv, pooling
 from minicnn.layers import Conv2D
 
 TOL = {"rtol": 1e-10, "atol": 1e-10}
@@ -99,7 +99,7 @@ def test_input_gradient_equals_col2im(case):
     h, wd = x.shape[1:3]
     full = conv.col2im(dcols, xp_shape, stride)  # padded; the padding's share is dropped
     np.testing.assert_allclose(
-        conv._input_gradient(dout2, w, cols.shape[1:3], x.shape, stride, padding),
+        columns.input_gradient(dout2, w, cols.shape[1:3], x.shape, stride, padding),
         full[:, padding:padding + h, padding:padding + wd], **TOL)
 
 
@@ -125,9 +125,9 @@ def test_float32_fast_path_matches_float64():
 def test_column_sums_equal_numpy_sum():
     rng = np.random.default_rng(0)
     a = rng.standard_normal((1000, 7))
-    np.testing.assert_allclose(conv._column_sums(a), a.sum(axis=0), **TOL)
+    np.testing.assert_allclose(columns.column_sums(a), a.sum(axis=0), **TOL)
     ints = rng.integers(-5, 5, (50, 3))
-    np.testing.assert_array_equal(conv._column_sums(ints), ints.sum(axis=0))
+    np.testing.assert_array_equal(columns.column_sums(ints), ints.sum(axis=0))
 
 
 @pytest.mark.ch02
