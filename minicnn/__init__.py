@@ -18,6 +18,7 @@ module                    topic                                       chapter
 ``minicnn.optim``         SGD and Adam                                07
 ``minicnn.train``         ``fit`` and ``evaluate``                    07
 ``minicnn.datasets``      Fashion-MNIST, offline-first                07
+``minicnn.download``      a download kept only if its checksum fits   07
 ``minicnn.gradcheck``     numerical gradients                         06-07
 ``minicnn.pretrained``    a network trained on all of Fashion-MNIST   09
 ``minicnn.plotting``      the course's figures                        all

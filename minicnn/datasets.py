@@ -24,18 +24,15 @@ in [0, 1] shaped (N, 28, 28, 1) and labels int64 shaped (N,), plus ``.class_name
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import os
 import urllib.error
-import urllib.request
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .idx import IDXFormatError, atomic_write, read_idx
+from minicnn.download import ChecksumError, download_file
+from minicnn.idx import IDXFormatError, read_idx
 
 __all__ = ["FASHION_MNIST_CLASSES", "MNIST_CLASSES", "Dataset", "DatasetNotFoundError",
            "ChecksumError", "RemoteFile", "Source", "FASHION_MNIST", "MNIST",
@@ -54,10 +51,6 @@ SUBSET_DIR = Path(__file__).resolve().parent / "data" / "fashion-mnist-subset"
 
 class DatasetNotFoundError(RuntimeError):
     """The data set is not on this machine and could not be downloaded."""
-
-
-class ChecksumError(RuntimeError):
-    """A downloaded file does not have the published checksum (it was not kept)."""
 
 
 @dataclass(frozen=True)
@@ -343,76 +336,3 @@ def _help(source: Source, cache: Path, looked: list[str], why: str) -> str:
     return (f"{source.title} (full) is not on this machine and {why}\n"
             f"Looked in:\n  " + "\n  ".join(looked) + "\n"
             "Do one of these:\n  - " + "\n  - ".join(steps))
-
-
-def _digests(path: Path) -> tuple[str, str | None]:
-    """MD5 of the file as stored, SHA-256 of its gunzipped content (None if not valid gzip)."""
-    md5 = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            md5.update(block)
-    sha = hashlib.sha256()
-    try:
-        with gzip.open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                sha.update(block)
-    except (OSError, EOFError, zlib.error):
-        return md5.hexdigest(), None
-    return md5.hexdigest(), sha.hexdigest()
-
-
-def download_file(url: str, path: str | os.PathLike, *, md5: str | None = None,
-                  sha256: str | None = None, progress: bool = True,
-                  timeout: float = 60.0) -> Path:
-    """Download ``url`` to ``path`` atomically, keeping it only if a checksum matches.
-
-    Parameters
-    ----------
-    url : str
-    path : str or path-like
-        Final name. The data go to a temporary file in the same folder, renamed to ``path``
-        only after the checksum check passes; on any failure the temporary file is deleted.
-    md5 : str, optional
-        Expected MD5 of the downloaded bytes.
-    sha256 : str, optional
-        Expected SHA-256 of the gunzipped bytes (for a ``.gz`` download). The file is kept
-        when either given checksum matches; with neither, nothing is checked.
-    progress : bool
-        Show a tqdm progress bar (bytes).
-    timeout : float
-        Seconds to wait for the server.
-
-    Raises
-    ------
-    urllib.error.URLError, OSError
-        When the server cannot be reached or the transfer fails or stops early
-        (``ConnectionError``, an ``OSError``).
-    ChecksumError
-        When the data do not match the checksums.
-    """
-    from tqdm.auto import tqdm
-
-    path = Path(path)
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        total = int(response.headers.get("Content-Length") or 0) or None
-        with atomic_write(path) as out, tqdm(total=total, unit="B", unit_scale=True,
-                                             desc=path.name, disable=not progress,
-                                             leave=False) as bar:
-            received = 0
-            for block in iter(lambda: response.read(1 << 16), b""):
-                out.write(block)
-                received += len(block)
-                bar.update(len(block))
-            out.flush()
-            if total is not None and received != total:
-                raise ConnectionError(f"the transfer of {url} stopped after {received} of "
-                                      f"{total} bytes")
-            if md5 or sha256:
-                got_md5, got_sha = _digests(Path(out.name))
-                if not ((md5 and got_md5 == md5) or (sha256 and got_sha == sha256)):
-                    raise ChecksumError(
-                        f"{url} does not have the expected checksum (md5 {got_md5}, expected "
-                        f"{md5}; sha256 of its content {got_sha}, expected {sha256}); the "
-                        f"download was corrupted or the server sent another file. Nothing was "
-                        f"saved: try again later.")
-    return path
