@@ -19,6 +19,7 @@ module                    topic                                       chapter
 ``minicnn.train``         ``fit`` and ``evaluate``                    07
 ``minicnn.datasets``      Fashion-MNIST, offline-first                07
 ``minicnn.download``      a download kept only if its checksum fits   07
+``minicnn.idx``           reading and writing IDX files (MNIST's)     07
 ``minicnn.gradcheck``     numerical gradients                         06-07
 ``minicnn.pretrained``    a network trained on all of Fashion-MNIST   09
 ``minicnn.plotting``      the course's figures                        all
