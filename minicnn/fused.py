@@ -63,7 +63,7 @@ def conv_relu_pool_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = 
     blocks = multiply_patches(cols, w, b).reshape(size * size, x.shape[0], pool_h, pool_w, -1)
     pooled, where = _max_of_blocks(blocks)
     out = np.maximum(pooled, 0)
-    return out, (x.shape, xp.shape, w, cols, where, pooled, stride, padding, size)
+    return out, (x.shape, w, cols, where, pooled, stride, padding, size)
 
 
 def conv_relu_pool_backward(dout: np.ndarray, cache: tuple, need_dx: bool = True
@@ -85,7 +85,7 @@ def conv_relu_pool_backward(dout: np.ndarray, cache: tuple, need_dx: bool = True
     dw : ndarray, shape (F, kh, kw, C)
     db : ndarray, shape (F,)
     """
-    x_shape, xp_shape, w, cols, where, pooled, stride, padding, size = cache
+    x_shape, w, cols, where, pooled, stride, padding, size = cache
     dblocks = _route_to_maxima(dout, where, pooled, size * size)
     d2 = dblocks.reshape(-1, w.shape[0])
     dw, db = weight_gradients(cols, d2, w)
@@ -110,17 +110,18 @@ def _max_of_blocks(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Returns
     -------
     pooled : ndarray, shape (N, H'', W'', F)
-    where : ndarray of int8, same shape: the index of the block holding each maximum
+    where : ndarray of ints, same shape: the index of the block holding each maximum
     """
+    index = np.int8 if len(blocks) <= 127 else np.int32  # one byte per window for 2x2 pools
     pooled = blocks[0].copy()
-    where = np.zeros(pooled.shape, dtype=np.int8)
+    where = np.zeros(pooled.shape, dtype=index)
     bigger = np.empty(pooled.shape, dtype=bool)
-    k_or_0 = np.empty(pooled.shape, dtype=np.int8)
+    k_or_0 = np.empty(pooled.shape, dtype=index)
     for k, block in enumerate(blocks[1:], start=1):
         np.greater(block, pooled, out=bigger)  # strictly: a tie keeps the earlier block
         # where = k where bigger: k exceeds every index so far, so a maximum does it (far
         # quicker than a masked copy)
-        np.multiply(bigger.view(np.int8), np.int8(k), out=k_or_0)
+        np.multiply(bigger, index(k), out=k_or_0)
         np.maximum(where, k_or_0, out=where)
         np.maximum(pooled, block, out=pooled)
     return pooled, where

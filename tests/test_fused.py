@@ -116,6 +116,20 @@ def test_hand_computed_block():
 
 
 @pytest.mark.ch07
+def test_a_window_of_more_than_127_positions():
+    """A 12x12 pool has 144 positions per window: more than a one-byte index can name."""
+    rng = np.random.default_rng(8)
+    x, w, b = rng.standard_normal((2, 12, 12, 1)), rng.standard_normal((2, 1, 1, 1)), np.ones(2)
+    out, cache = fused.conv_relu_pool_forward(x, w, b, size=12)
+    dout = rng.standard_normal(out.shape)
+    ref_out, ref_dx, ref_dw, ref_db = unfused(x, w, b, 1, 0, 12, dout)
+    np.testing.assert_allclose(out, ref_out, **TOL)
+    for got, ref in zip(fused.conv_relu_pool_backward(dout, cache), (ref_dx, ref_dw, ref_db),
+                        strict=True):
+        np.testing.assert_allclose(got, ref, **TOL)
+
+
+@pytest.mark.ch07
 def test_no_input_gradient_when_not_needed():
     rng = np.random.default_rng(0)
     x, w = rng.standard_normal((2, 6, 6, 1)), rng.standard_normal((3, 3, 3, 1))
@@ -131,7 +145,8 @@ def test_inf_in_the_gradient_stays_where_it_belongs():
     out, cache = fused.conv_relu_pool_forward(x, w, b, 1, 1, 2)
     dout = rng.standard_normal(out.shape)
     dout[0, 1, 1, 2] = np.inf
-    dblocks = fused._route_to_maxima(dout, cache[4], cache[5], 4)
+    _, _, _, where, pooled, *_ = cache
+    dblocks = fused._route_to_maxima(dout, where, pooled, 4)
     ref = max_pool_backward(dout, max_pool_forward(conv_forward(x, w, b, 1, 1)[0], 2, 2)[1])
     # only the window's maximum, if positive, receives the inf; no NaN anywhere
     assert not np.isnan(dblocks).any()
