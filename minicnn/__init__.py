@@ -30,8 +30,9 @@ module                    topic                                       chapter
 ``minicnn.reset``         restore a starter exercise, with a backup   -
 ========================  ==========================================  =======
 
-Two private helpers: ``minicnn._checks`` (argument checks with clear errors) and
-``minicnn._parallel`` (each batch's two halves on two threads, for speed).
+Private helpers: ``minicnn._checks`` (argument checks with clear errors), ``minicnn._parallel``
+(each batch's two halves on two threads, for speed) and ``minicnn._versions`` (version checks
+for the doctor).
 
 Layout convention: **channels-last**, as the images themselves and matplotlib see them.
 

@@ -8,7 +8,8 @@ The checks: the Python version; the versions of numpy, matplotlib, ipywidgets, t
 jupyterlab and ipykernel against the lower bounds minicnn declares; that ``import minicnn``
 finds this course's package; that a Jupyter kernel imports the same package; that ipywidgets
 will render in JupyterLab; that matplotlib can draw a figure; which Fashion-MNIST is here (the
-full set, or only the subset shipped with minicnn); and the free disk space for the data cache.
+full set, or only the subset shipped with minicnn); the free disk space for the data cache; and
+whether training can split its batches over two threads.
 
 This module avoids syntax newer than Python 3.8 so that it can still say "Python too old".
 """
@@ -26,6 +27,9 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from minicnn._versions import installed_version as _installed_version
+from minicnn._versions import requirements, satisfies
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
 PACKAGES = ("numpy", "matplotlib", "ipywidgets", "tqdm", "jupyterlab", "ipykernel")
@@ -47,71 +51,7 @@ class Check:
         return f"{self.status:<5}{self.what}" + (f" -> fix: {self.fix}" if self.fix else "")
 
 
-# --- versions ---------------------------------------------------------------------------------
-
-def _release(version: str) -> tuple[int, ...]:
-    """``"2.4.0rc1"`` -> ``(2, 4, 0)``: the numeric release part of a version."""
-    match = re.match(r"\d+(?:\.\d+)*", version.strip())
-    return tuple(int(p) for p in match.group(0).split(".")) if match else ()
-
-
-def _cmp(a: tuple[int, ...], b: tuple[int, ...]) -> int:
-    n = max(len(a), len(b))
-    a, b = a + (0,) * (n - len(a)), b + (0,) * (n - len(b))
-    return (a > b) - (a < b)
-
-
-def satisfies(version: str, spec: str) -> bool:
-    """True when ``version`` meets every clause of ``spec`` (``">=1.26,<3"``, ``"~=3.0.17"``).
-
-    Handles ``>= > <= < == != ~=`` and ``==X.*`` on the numeric release part; pre-release and
-    local tags are ignored, which is what a lower-bound check needs.
-    """
-    have = _release(version)
-    for clause in filter(None, (c.strip() for c in spec.split(","))):
-        match = re.fullmatch(r"(~=|==|!=|>=|<=|>|<)\s*([0-9][0-9A-Za-z.*+!-]*)", clause)
-        if not match:
-            raise ValueError(f"spec must be clauses like '>=1.26', got {spec!r}")
-        op, text = match.groups()
-        want = _release(text)
-        if text.endswith(".*"):
-            same = have[:len(want)] == want
-            ok = same if op == "==" else not same
-        elif op == "~=":
-            ok = _cmp(have, want) >= 0 and have[:len(want) - 1] == want[:-1]
-        else:
-            c = _cmp(have, want)
-            ok = {">=": c >= 0, ">": c > 0, "<=": c <= 0, "<": c < 0,
-                  "==": c == 0, "!=": c != 0}[op]
-        if not ok:
-            return False
-    return True
-
-
-def _installed_version(name: str) -> str | None:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def _normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def requirements(distribution: str = "minicnn") -> dict[str, str]:
-    """Package name -> version spec that ``distribution`` declares (extras included)."""
-    try:
-        declared = metadata.requires(distribution) or []
-    except metadata.PackageNotFoundError:
-        return {}
-    found = {}
-    for line in declared:
-        match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*([^;]*)", line)
-        if match:
-            found[_normalise(match.group(1))] = match.group(2).replace(" ", "")
-    return found
-
+# --- versions: see minicnn._versions --------------------------------------------------------
 
 def _install_command(spec: str) -> str:
     if os.path.isdir(os.path.join(sys.prefix, "conda-meta")):
