@@ -21,6 +21,7 @@ module                    topic                                       chapter
 ``minicnn.download``      a download kept only if its checksum fits   07
 ``minicnn.idx``           reading and writing IDX files (MNIST's)     07
 ``minicnn.gradcheck``     numerical gradients                         06-07
+``minicnn.experiments``   networks from a layer order; short trials   08
 ``minicnn.pretrained``    a network trained on all of Fashion-MNIST   09
 ``minicnn.plotting``      the course's figures                        all
 ``minicnn.widgets``       interactive widgets for the notebooks       02-08

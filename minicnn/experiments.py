@@ -1,0 +1,201 @@
+"""Chapter 08: build networks from a layer order and try settings on them, briefly.
+
+- :func:`build_stack` turns an order such as ``"conv>>relu>>pool>>conv>>pool>>flatten>>fc"``
+  into a :class:`~minicnn.network.Sequential`, working out each layer's input size, and refuses
+  an order or setting that does not fit, saying at which layer and why.
+- :func:`run_trial` trains one setting briefly and measures it; :func:`results_table` lists a
+  set of trials; :func:`multiply_adds` counts the work of one forward pass.
+
+The plots and widgets that show these results are in :mod:`minicnn.widgets.hyperparameters`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from minicnn.layers import AvgPool2D, Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sigmoid, Tanh
+from minicnn.network import Sequential
+from minicnn.optim import SGD
+from minicnn.train import evaluate, fit
+
+__all__ = ["TOKENS", "ORDERS", "parse_order", "build_stack", "multiply_adds", "run_trial",
+           "results_table"]
+
+#: The words an order may use, and what each becomes.
+TOKENS = {
+    "conv": "Conv2D: `filters` filters (doubling at each later conv), kernel_size, stride, padding",
+    "relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid",
+    "pool": "MaxPool2D(pool_size, pool_size)", "avgpool": "AvgPool2D(pool_size, pool_size)",
+    "flatten": "Flatten: (H, W, C) map -> vector of H * W * C numbers",
+    "fc": "Dense: `units` outputs, or one per class when it is the last layer",
+    "loss": "softmax + cross-entropy (only last; applied by fit, not a layer here)",
+}
+
+#: Layer orders offered by the architecture builder (the first three follow the post's chain).
+ORDERS = (
+    "conv>>relu>>pool>>conv>>pool>>fc>>conv>>fc>>loss",
+    "conv>>relu>>pool>>conv>>pool>>flatten>>fc>>loss",
+    "conv>>relu>>pool>>conv>>relu>>pool>>flatten>>fc>>loss",
+    "conv>>relu>>conv>>relu>>flatten>>fc>>loss",
+    "conv>>relu>>pool>>flatten>>fc>>relu>>fc>>loss",
+    "conv>>pool>>conv>>pool>>flatten>>fc>>loss",
+)
+
+
+def parse_order(order: str) -> list[str]:
+    """Split ``"conv>>relu>>pool"`` into ``["conv", "relu", "pool"]``, checking each word."""
+    if not isinstance(order, str):
+        raise TypeError(f"order must be a string such as 'conv>>relu>>pool>>flatten>>fc', "
+                        f"got {type(order).__name__}")
+    tokens = [t.strip().lower() for t in order.split(">>")]
+    for i, t in enumerate(tokens):
+        if t not in TOKENS:
+            raise ValueError(f"order has an unknown layer {t!r} at position {i + 1}; use "
+                             f"words from {', '.join(TOKENS)} separated by '>>'")
+        if t == "loss" and i != len(tokens) - 1:
+            raise ValueError("'loss' can only be the last word of order: the loss compares the "
+                             "final scores with the labels, nothing comes after it")
+    return [t for t in tokens if t != "loss"]
+
+
+def build_stack(order: str, input_shape: tuple[int, int, int] = (28, 28, 1), filters: int = 8,
+                kernel_size: int = 3, stride: int = 1, padding: int = 1, pool_size: int = 2,
+                units: int = 32, n_classes: int = 10, seed: int = 0) -> Sequential:
+    """Build the network an order of words describes, sizing each layer from the one before.
+
+    Parameters
+    ----------
+    order : str
+        Words of :data:`TOKENS` joined by ``>>``, e.g. ``"conv>>relu>>pool>>flatten>>fc"``.
+    input_shape : (H, W, C)
+    filters : int
+        Filters of the first conv; each later conv has twice as many as the one before.
+    kernel_size, stride, padding : int
+        For every conv.
+    pool_size : int
+        Window and stride of every pooling layer.
+    units : int
+        Outputs of every fc layer except the last, which has ``n_classes``.
+    seed : int
+        Seeds the random initial weights.
+
+    Returns
+    -------
+    Sequential
+        Its ``summary(input_shape)`` works (every shape was checked).
+
+    Raises
+    ------
+    ValueError
+        Naming the layer (position and word) that does not fit the shape before it, and why.
+    """
+    tokens = parse_order(order)
+    if not tokens or tokens[-1] != "fc":
+        raise ValueError(f"order must end with 'fc' (then optionally 'loss'): the last layer "
+                         f"gives one score per class, {n_classes} in all; got {order!r}")
+    shape = tuple(input_shape)
+    layers, n_conv = [], 0
+    for i, token in enumerate(tokens):
+        where = f"layer {i + 1} ({token}) gets input shape {shape}"
+        if token == "conv":
+            if len(shape) != 3:
+                raise ValueError(f"{where}: a convolution slides over an (H, W, C) map, but the "
+                                 "layer before outputs a flat vector, with no rows or columns "
+                                 "left to slide over. Put conv layers before flatten/fc")
+            layer = Conv2D(shape[2], filters * 2 ** n_conv, kernel_size, stride, padding,
+                           seed=seed + i)
+            n_conv += 1
+        elif token == "fc":
+            last = i == len(tokens) - 1
+            layer = Dense(int(np.prod(shape)), n_classes if last else units, seed=seed + i)
+        elif token in ("pool", "avgpool"):
+            if len(shape) != 3:
+                raise ValueError(f"{where}: pooling shrinks the rows and columns of an "
+                                 "(H, W, C) map, and a flat vector has none")
+            layer = (MaxPool2D if token == "pool" else AvgPool2D)(pool_size, pool_size)
+        else:
+            layer = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "flatten": Flatten}[token]()
+        try:
+            shape = tuple(layer.output_shape(shape))
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+        layers.append(layer)
+    return Sequential(layers)
+
+
+def multiply_adds(model: Sequential, input_shape: tuple[int, ...]) -> int:
+    """Multiplications (each with an addition) of one forward pass of one image.
+
+    A conv layer does ``H' * W' * F * kh * kw * C``; a dense layer ``D * M``; the rest ~0.
+    """
+    shape, total = tuple(input_shape), 0
+    for layer in model.layers:
+        out = tuple(layer.output_shape(shape))
+        if isinstance(layer, Conv2D):
+            k = layer.kernel_size
+            total += out[0] * out[1] * out[2] * k * k * shape[2]
+        elif isinstance(layer, Dense):
+            total += layer.in_features * layer.out_features
+        shape = out
+    return int(total)
+
+
+def run_trial(name: str, data, order: str = "conv>>relu>>pool>>conv>>relu>>pool>>flatten>>fc",
+              epochs: int = 2, batch_size: int = 32, lr: float = 0.05, momentum: float = 0.9,
+              seed: int = 0, **arch) -> dict:
+    """Build, train briefly and test one setting.
+
+    Parameters
+    ----------
+    name : str
+        A label for tables and plots.
+    data : ((x_train, y_train), (x_test, y_test))
+        Images (N, H, W, C) and labels.
+    order, **arch
+        Passed to :func:`build_stack` (``filters``, ``kernel_size``, ``stride``, ...).
+    epochs, batch_size, lr, momentum, seed
+        Training: SGD with momentum, seeded weights and shuffling.
+
+    Returns
+    -------
+    dict
+        ``name``, ``settings`` (dict), ``params``, ``mult_adds``, ``history`` (loss and
+        accuracy per epoch, as far as training got), ``test_accuracy`` and ``test_loss``
+        (NaN when training diverged) and ``diverged`` (bool: the loss became NaN or infinite).
+    """
+    (x_train, y_train), (x_test, y_test) = data
+    model = build_stack(order, input_shape=x_train.shape[1:], seed=seed, **arch)
+    history: dict = {"loss": [], "accuracy": []}
+
+    def keep(epoch, h):  # a copy per epoch, so a run that diverges keeps its first epochs
+        history.update({k: list(v) for k, v in h.items()})
+
+    diverged = False
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run overflows
+            fit(model, x_train, y_train, epochs, batch_size, SGD(lr, momentum), seed=seed,
+                progress=False, callback=keep)
+        test_loss, test_acc = evaluate(model, x_test, y_test)
+    except FloatingPointError:
+        diverged, test_loss, test_acc = True, math.nan, math.nan
+    return {"name": name, "settings": {"order": order, "lr": lr, "epochs": epochs, **arch},
+            "params": model.n_params, "mult_adds": multiply_adds(model, x_train.shape[1:]),
+            "history": history, "test_accuracy": test_acc, "test_loss": test_loss,
+            "diverged": diverged}
+
+
+def results_table(results: list[dict]) -> str:
+    """A text table: name, parameters, multiply-adds per image, train and test accuracy."""
+    rows = [("setting", "params", "mult-adds", "train acc", "test acc")]
+    for r in results:
+        train = r["history"]["accuracy"][-1] if r["history"]["accuracy"] else math.nan
+        test = "diverged" if r["diverged"] else f"{r['test_accuracy']:.1%}"
+        rows.append((r["name"], f"{r['params']:,}", f"{r['mult_adds']:,}",
+                     "diverged" if r["diverged"] else f"{train:.1%}", test))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                       for i, (c, w) in enumerate(zip(row, widths, strict=True))) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
