@@ -36,8 +36,12 @@ MIN_SPLIT = 16
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
-_setter = None  # openblas_set_num_threads_local, once found
 _checked = False
+
+
+def _threads_wanted() -> bool:
+    """False when the environment asks for one thread (``MINICNN_THREADS=1``)."""
+    return os.environ.get("MINICNN_THREADS", "2").strip() != "1"
 
 
 def _find_blas_setter():
@@ -59,15 +63,15 @@ def _find_blas_setter():
 
 def _get_pool() -> ThreadPoolExecutor | None:
     """The two worker threads, made on first use; None where they cannot help."""
-    global _pool, _setter, _checked
+    global _pool, _checked
     with _lock:
         if not _checked:
             _checked = True
-            wanted = os.environ.get("MINICNN_THREADS", "2").strip() != "1"
-            _setter = _find_blas_setter() if wanted and (os.cpu_count() or 1) > 1 else None
-            if _setter is not None:
+            usable = _threads_wanted() and (os.cpu_count() or 1) > 1
+            setter = _find_blas_setter() if usable else None
+            if setter is not None:  # each worker sets one OpenBLAS thread for its own calls
                 _pool = ThreadPoolExecutor(2, thread_name_prefix="minicnn",
-                                           initializer=_setter, initargs=(1,))
+                                           initializer=setter, initargs=(1,))
         return _pool
 
 
@@ -108,9 +112,7 @@ def forward_halves(forward, x, *args, split: bool = True) -> tuple:
     """
     parts = halves(len(x)) if split else [slice(0, len(x))]
     results = run([lambda s=s: forward(x[s], *args) for s in parts])
-    outs = [out for out, _ in results]
-    out = outs[0] if len(outs) == 1 else np.concatenate(outs)
-    return out, (parts, [cache for _, cache in results])
+    return _join([out for out, _ in results]), (parts, [cache for _, cache in results])
 
 
 def backward_halves(backward, dout, caches, need_dx: bool) -> tuple:
@@ -119,19 +121,21 @@ def backward_halves(backward, dout, caches, need_dx: bool) -> tuple:
     parts, cache_list = caches
     results = run([lambda s=s, c=c: backward(dout[s], c, need_dx)
                    for s, c in zip(parts, cache_list, strict=True)])
-    dw = sum((r[1] for r in results[1:]), results[0][1])
-    db = sum((r[2] for r in results[1:]), results[0][2])
-    if not need_dx:
-        return None, dw, db
-    dxs = [r[0] for r in results]
-    return (dxs[0] if len(dxs) == 1 else np.concatenate(dxs)), dw, db
+    dxs, dws, dbs = zip(*results, strict=True)
+    dw, db = sum(dws[1:], dws[0]), sum(dbs[1:], dbs[0])  # first half + second half
+    return (_join(dxs) if need_dx else None), dw, db
+
+
+def _join(halves_out) -> np.ndarray:
+    """The halves' outputs as one batch (no copy when there is one)."""
+    return halves_out[0] if len(halves_out) == 1 else np.concatenate(halves_out)
 
 
 def status() -> tuple[bool, str]:
     """Whether batches run on two threads here, and a sentence saying so (for the doctor)."""
     if _get_pool() is not None:
         return True, "training splits each batch over two threads (one OpenBLAS thread each)"
-    if os.environ.get("MINICNN_THREADS", "2").strip() == "1":
+    if not _threads_wanted():
         why = "MINICNN_THREADS=1 is set"
     elif (os.cpu_count() or 1) < 2:
         why = "this machine has one core"

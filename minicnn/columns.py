@@ -100,7 +100,7 @@ def multiply_patches(cols: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> n
 
 
 def weight_gradients(cols: np.ndarray, d2: np.ndarray, w: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray]:
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """dw (F, kh, kw, C) and db (F,) from the columns and the conv outputs' gradient (M, F)."""
     if cols.ndim == 8:
         cols2 = cols.reshape(d2.shape[0], -1)
@@ -112,7 +112,7 @@ def weight_gradients(cols: np.ndarray, d2: np.ndarray, w: np.ndarray
 
 
 def input_gradient(dout2: np.ndarray, w: np.ndarray, out_hw: tuple[int, int],
-                    x_shape: tuple[int, ...], stride: int, padding: int) -> np.ndarray:
+                   x_shape: tuple[int, ...], stride: int, padding: int) -> np.ndarray:
     """Gradient with respect to the input: the same sums as ``col2im(dout2 @ w)``, unpadded.
 
     Each filter offset (i, j) sends ``dout2 @ w[:, i, j, :]`` back to the input shifted by

@@ -57,6 +57,19 @@ def _check_bias(bias, n_filters: int) -> np.ndarray | None:
     return bias
 
 
+def check_batch_args(x, w, b, stride: int, padding: int) -> tuple:
+    """Check the arguments of a batched convolution; return ``(x, w, b, (H', W'))``.
+
+    x (N, H, W, C), w (F, kh, kw, C) as deep as x, b (F,) or None, and a stride and padding
+    that tile the input; each error names the argument and says how to fix it.
+    """
+    x = _checks.array("x", x, 4, "(N, H, W, C)")
+    w = _checks.array("w", w, 4, "(F, kh, kw, C)")
+    _check_depth(x.shape[3], w, "w")
+    b = _check_bias(b, w.shape[0])
+    return x, w, b, _out_hw(x.shape[1], x.shape[2], w.shape[1], w.shape[2], stride, padding)
+
+
 def pad(x: np.ndarray, padding: int) -> np.ndarray:
     """Zero-pad the height and width axes of an (N, H, W, C) batch by ``padding`` on each side."""
     if padding == 0:
@@ -163,25 +176,14 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: int, out_h: int, out_w: int)
 
     Notes
     -----
-    :func:`conv_forward` copies the same patches with :func:`minicnn.columns.patch_matrix`
-    (which also serves the fused conv-ReLU-pool step); with one channel it stores them one
-    patch offset per row.
-    Speed depends on how long the runs of memory are that each copy moves. With several
-    channels, one copy of a sliding-window view does it all: inside a patch, each of its kh rows
-    is kw * C consecutive numbers of the image. With one channel those runs would be only kw
-    long, so instead kh * kw strided slice copies each move whole image rows.
+    This is the layout to read and to test against. :func:`conv_forward` copies the same
+    patches with :func:`minicnn.columns.patch_matrix`, which picks the layout that copies
+    fastest (with one channel, one patch offset per row) and also serves the fused
+    conv-ReLU-pool step.
     """
-    n, _, _, c = x.shape
-    if c > 1:
-        windows = sliding_window_view(x, (kh, kw), axis=(1, 2))  # (N, H'', W'', C, kh, kw)
-        windows = windows[:, :stride * out_h:stride, :stride * out_w:stride]
-        return np.ascontiguousarray(windows.transpose(0, 1, 2, 4, 5, 3))
-    cols = np.empty((n, out_h, out_w, kh, kw, c), dtype=x.dtype)
-    h_end, w_end = stride * (out_h - 1) + 1, stride * (out_w - 1) + 1
-    for i in range(kh):
-        for j in range(kw):
-            cols[:, :, :, i, j, :] = x[:, i:i + h_end:stride, j:j + w_end:stride, :]
-    return cols
+    windows = sliding_window_view(x, (kh, kw), axis=(1, 2))  # (N, H'', W'', C, kh, kw)
+    windows = windows[:, :stride * out_h:stride, :stride * out_w:stride]
+    return np.ascontiguousarray(windows.transpose(0, 1, 2, 4, 5, 3))
 
 
 def col2im(dcols: np.ndarray, padded_shape: tuple[int, ...], stride: int) -> np.ndarray:
@@ -224,11 +226,7 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stri
     cache : tuple
         What :func:`conv_backward` needs (the columns are kept, not recomputed).
     """
-    x = _checks.array("x", x, 4, "(N, H, W, C)")
-    w = _checks.array("w", w, 4, "(F, kh, kw, C)")
-    _check_depth(x.shape[3], w, "w")
-    b = _check_bias(b, w.shape[0])
-    out_hw = _out_hw(x.shape[1], x.shape[2], w.shape[1], w.shape[2], stride, padding)
+    x, w, b, out_hw = check_batch_args(x, w, b, stride, padding)
     cols = patch_matrix(pad(x, padding), w.shape, stride, 1, out_hw)
     out = multiply_patches(cols, w, b)
     cache = (x.shape, w, cols, stride, padding, out_hw)

@@ -27,7 +27,8 @@ import numpy as np
 
 from minicnn import _checks, _parallel
 from minicnn.columns import input_gradient, multiply_patches, patch_matrix, weight_gradients
-from minicnn.conv import _check_bias, _check_depth, _out_hw, pad
+from minicnn.conv import check_batch_args, pad
+from minicnn.layers import Conv2D, MaxPool2D, ReLU
 from minicnn.shapes import pool_output_shape
 
 
@@ -51,12 +52,8 @@ def conv_relu_pool_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = 
     out : ndarray, shape (N, H'', W'', F)
     cache : tuple for :func:`conv_relu_pool_backward`
     """
-    x = _checks.array("x", x, 4, "(N, H, W, C)")
-    w = _checks.array("w", w, 4, "(F, kh, kw, C)")
-    _check_depth(x.shape[3], w, "w")
-    b = _check_bias(b, w.shape[0])
+    x, w, b, (out_h, out_w) = check_batch_args(x, w, b, stride, padding)
     size = _checks.positive_int("size", size)
-    out_h, out_w = _out_hw(x.shape[1], x.shape[2], w.shape[1], w.shape[2], stride, padding)
     pool_h, pool_w, _ = pool_output_shape((out_h, out_w, w.shape[0]), size, size)
     xp = pad(x, padding)
     cols = patch_matrix(xp, w.shape, stride, size, (pool_h, pool_w))
@@ -183,8 +180,6 @@ class ConvReLUPool:
 def plan(layers) -> list:
     """The steps that run ``layers``: each Conv2D -> ReLU -> MaxPool2D run with non-overlapping
     windows becomes one :class:`ConvReLUPool`; every other layer is a step of its own."""
-    from minicnn.layers import Conv2D, MaxPool2D, ReLU  # here: layers need not import this
-
     steps, i = [], 0
     while i < len(layers):
         run = layers[i:i + 3]

@@ -242,9 +242,7 @@ def test_speed_line_says_when_training_uses_one_thread(capsys, monkeypatch):
     from minicnn import _parallel
 
     assert line_about(run_doctor(capsys)[1], "two threads").startswith("OK")
-    for name in ("_pool", "_setter"):  # put back as they were afterwards
-        monkeypatch.setattr(_parallel, name, getattr(_parallel, name))
-    monkeypatch.setattr(_parallel, "_pool", None)
+    monkeypatch.setattr(_parallel, "_pool", None)  # put back as it was afterwards
     monkeypatch.setattr(_parallel, "_checked", False)
     monkeypatch.setattr(_parallel, "_find_blas_setter", lambda: None)
     code, lines = run_doctor(capsys)

@@ -3,7 +3,7 @@
 The fast paths (sliding-window im2col, offset-by-offset input gradient, bias and bias-gradient
 tricks in ``minicnn.conv``; write-in-place max-pool backward in ``minicnn.pooling``) are checked
 against loop references over shapes, strides, paddings and channel counts that hypothesis draws,
-including one channel (a separate im2col branch), overlapping pooling windows and ties.
+including one channel (a separate patch-matrix layout), overlapping pooling windows and ties.
 """
 
 from __future__ import annotations
