@@ -1,25 +1,30 @@
 """Speed: run the two halves of a batch at the same time, one per CPU core (issue 6).
 
 numpy's element-wise work (copies, masks, adds) runs on one core, and OpenBLAS's own threads
-help little with the thin matrix products of a small CNN. Splitting every batch in two and
-handing each half to its own thread keeps both cores busy all the time: numpy releases the GIL
-while it works on large arrays, so the two threads really run together.
+help little with the thin matrix products of a small CNN. Splitting every batch in two keeps
+both cores busy all the time: the calling thread works on the first half while one worker
+thread works on the second. numpy releases the GIL while it works on large arrays, so the two
+really run together. (Handing both halves to worker threads while the caller waits was about
+0.1 ms slower per step of the benchmark's second conv layer, 3.0 against 2.9 ms: the caller's
+data is warm in its core's cache, and a second worker has to wake up.)
 
-Each worker thread asks OpenBLAS to use one thread for its own calls
-(``openblas_set_num_threads_local``, OpenBLAS 0.3.27 and newer), so the two halves do not fight
-over cores; the rest of the program keeps its BLAS settings.
+For this, minicnn asks numpy's OpenBLAS for one thread (``openblas_set_num_threads_local``,
+OpenBLAS 0.3.27 and newer) in both threads the first time a layer runs, so that the two halves
+do not fight over the cores. In the OpenBLAS that numpy ships (0.3.31) that setting holds for
+the whole process from then on, not only for the two threads (measured here). (The older
+process-wide ``openblas_set_num_threads(1)`` made the conv layers' steps slower here, 3.8 ms
+against 2.9 ms, so it is not used.) ``MINICNN_THREADS=1`` leaves OpenBLAS as it was and runs
+the halves one after the other.
 
-A Conv2D layer whose input has a single channel is not split (it passes ``split=False``): its
-matrix products are so thin that the two threads mostly wait for memory. Measured here for the
-first layer of the benchmark model, conv 1 -> 8 on a batch of 128: 1.44 ms whole against 1.53 to
-1.68 ms split; for the second, conv 8 -> 16: 4.5 ms whole against 3.1 ms split. The fused
-conv-ReLU-pool step always splits: its pooling work gains more than the products lose (one
-training epoch 3.2 to 3.7 s with the first block split, 3.5 to 4.3 s without).
+Every Conv2D layer and every fused conv-ReLU-pool step splits its batch. Even the first conv
+layer of the benchmark model, whose products are thin (one input channel), gains: 0.95 ms split
+against 1.15 ms whole (conv 1 -> 8, forward and backward, batch 128); OpenBLAS's own two
+threads did it in 0.95 to 3.3 ms, from one run to the next.
 
 The split is the same on every machine: a batch of N is always cut into ``N // 2`` and the
-rest, and the gradients of the two halves are added in the same order. Where the worker threads
-cannot be set up (no OpenBLAS found, or ``MINICNN_THREADS=1`` in the environment) the two halves
-run one after the other in the calling thread: slower, but the same numbers.
+rest, and the gradients of the two halves are added in the same order. Where the worker thread
+cannot be set up (no OpenBLAS found, one core, or ``MINICNN_THREADS=1`` in the environment) the
+two halves run one after the other in the calling thread: slower, but the same numbers.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ import numpy as np
 
 #: Below this many samples a batch is not split (the threads would cost more than they save).
 MIN_SPLIT = 16
+
+#: The worker thread's name (it never splits again: it would wait for itself).
+WORKER_NAME = "minicnn-half"
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
@@ -62,15 +70,17 @@ def _find_blas_setter():
 
 
 def _get_pool() -> ThreadPoolExecutor | None:
-    """The two worker threads, made on first use; None where they cannot help."""
+    """The worker thread, made on first use (OpenBLAS set to one thread in it and in the
+    caller); None where it cannot help."""
     global _pool, _checked
     with _lock:
         if not _checked:
             _checked = True
             usable = _threads_wanted() and (os.cpu_count() or 1) > 1
             setter = _find_blas_setter() if usable else None
-            if setter is not None:  # each worker sets one OpenBLAS thread for its own calls
-                _pool = ThreadPoolExecutor(2, thread_name_prefix="minicnn",
+            if setter is not None:  # the two halves are the threads: one OpenBLAS thread each
+                setter(1)
+                _pool = ThreadPoolExecutor(1, thread_name_prefix=WORKER_NAME,
                                            initializer=setter, initargs=(1,))
         return _pool
 
@@ -95,22 +105,28 @@ def halves(n: int) -> list[slice]:
 def run(tasks) -> list:
     """Call each zero-argument function in ``tasks``; return their results in order.
 
-    With two tasks and the worker threads available, both run at once.
+    With two tasks and the worker thread available, the worker runs the second while the
+    calling thread runs the first. An error in either reaches the caller, after both are done.
     """
     tasks = list(tasks)
-    pool = _get_pool() if len(tasks) == 2 else None
-    if pool is None:
+    pool = _get_pool()  # made (and OpenBLAS set) on the first call, split or not
+    if (pool is None or len(tasks) != 2
+            or threading.current_thread().name.startswith(WORKER_NAME)):
         return [task() for task in tasks]
-    return [future.result() for future in [pool.submit(task) for task in tasks]]
+    second = pool.submit(tasks[1])
+    try:
+        first = tasks[0]()
+    finally:
+        done = second.result()  # wait even when the first failed: it may share arrays
+    return [first, done]
 
 
-def forward_halves(forward, x, *args, split: bool = True) -> tuple:
+def forward_halves(forward, x, *args) -> tuple:
     """``forward(x_half, *args) -> (out, cache)`` on each half of ``x`` (N, ...).
 
     Returns the whole output (N, ...) and the halves' caches, for :func:`backward_halves`.
-    ``split=False`` runs the whole batch at once, in the calling thread.
     """
-    parts = halves(len(x)) if split else [slice(0, len(x))]
+    parts = halves(len(x))
     results = run([lambda s=s: forward(x[s], *args) for s in parts])
     return _join([out for out, _ in results]), (parts, [cache for _, cache in results])
 
@@ -134,7 +150,8 @@ def _join(halves_out) -> np.ndarray:
 def status() -> tuple[bool, str]:
     """Whether batches run on two threads here, and a sentence saying so (for the doctor)."""
     if _get_pool() is not None:
-        return True, "training splits each batch over two threads (one OpenBLAS thread each)"
+        return True, ("training splits each batch over two threads (numpy's OpenBLAS set to "
+                      "one thread)")
     if not _threads_wanted():
         why = "MINICNN_THREADS=1 is set"
     elif (os.cpu_count() or 1) < 2:

@@ -229,7 +229,7 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stri
     x, w, b, out_hw = check_batch_args(x, w, b, stride, padding)
     cols = patch_matrix(pad(x, padding), w.shape, stride, 1, out_hw)
     out = multiply_patches(cols, w, b)
-    cache = (x.shape, w, cols, stride, padding, out_hw)
+    cache = (x.shape, w, cols, stride, padding)
     return out.reshape(x.shape[0], *out_hw, w.shape[0]), cache
 
 
@@ -252,12 +252,11 @@ def conv_backward(dout: np.ndarray, cache: tuple, need_dx: bool = True
     dw : ndarray, shape (F, kh, kw, C)
     db : ndarray, shape (F,)
     """
-    x_shape, w, cols, stride, padding, out_hw = cache
-    dout2 = np.ascontiguousarray(dout).reshape(-1, w.shape[0])
-    dw, db = weight_gradients(cols, dout2, w)
+    x_shape, w, cols, stride, padding = cache
+    dw, db = weight_gradients(cols, np.ascontiguousarray(dout).reshape(-1, w.shape[0]), w)
     if not need_dx:
         return None, dw, db
-    return input_gradient(dout2, w, out_hw, x_shape, stride, padding), dw, db
+    return input_gradient(dout, w, x_shape, stride, padding), dw, db
 
 
 # ----------------------------------------------------------------------------------------------

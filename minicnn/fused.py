@@ -91,8 +91,8 @@ def conv_relu_pool_backward(dout: np.ndarray, cache: tuple, need_dx: bool = True
     n, pool_h, pool_w, n_filters = pooled.shape
     # Back to the convolution's own (row, column) order, then the usual input gradient.
     dconv = dblocks.reshape(size, size, n, pool_h, pool_w, n_filters).transpose(2, 3, 0, 4, 1, 5)
-    dconv = np.ascontiguousarray(dconv).reshape(-1, n_filters)
-    dx = input_gradient(dconv, w, (size * pool_h, size * pool_w), x_shape, stride, padding)
+    dconv = np.ascontiguousarray(dconv).reshape(n, size * pool_h, size * pool_w, n_filters)
+    dx = input_gradient(dconv, w, x_shape, stride, padding)
     return dx, dw, db
 
 

@@ -103,8 +103,7 @@ class Conv2D(Layer):
         self._cache = None  # free the last batch's columns before making this batch's
         # The two halves of the batch run at once, one per core (see minicnn._parallel).
         out, self._cache = _parallel.forward_halves(
-            conv_forward, x, self.params["w"], self.params["b"], self.stride, self.padding,
-            split=self.in_channels > 1)
+            conv_forward, x, self.params["w"], self.params["b"], self.stride, self.padding)
         return out
 
     def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:

@@ -22,19 +22,19 @@ TOL = {"rtol": 1e-10, "atol": 1e-10}
 @st.composite
 def conv_cases(draw):
     """(x, w, b, stride, padding) in float64 with a stride and padding that tile the input."""
-    k = draw(st.integers(1, 4))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     stride = draw(st.integers(1, 3))
     padding = draw(st.integers(0, 2))
     out_h, out_w = draw(st.integers(1, 5)), draw(st.integers(1, 5))
-    # H = (H' - 1) * stride + k - 2 * padding must be at least 1 (and at least k - 2 * padding)
-    h = (out_h - 1) * stride + k - 2 * padding
-    w_ = (out_w - 1) * stride + k - 2 * padding
+    # H = (H' - 1) * stride + kh - 2 * padding must be at least 1 (and at least kh - 2 * padding)
+    h = (out_h - 1) * stride + kh - 2 * padding
+    w_ = (out_w - 1) * stride + kw - 2 * padding
     if h < 1 or w_ < 1:
         padding = 0
-        h, w_ = (out_h - 1) * stride + k, (out_w - 1) * stride + k
+        h, w_ = (out_h - 1) * stride + kh, (out_w - 1) * stride + kw
     n, c, f = draw(st.integers(1, 3)), draw(st.sampled_from([1, 2, 3, 8])), draw(st.integers(1, 4))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    return (rng.standard_normal((n, h, w_, c)), rng.standard_normal((f, k, k, c)),
+    return (rng.standard_normal((n, h, w_, c)), rng.standard_normal((f, kh, kw, c)),
             rng.standard_normal(f), stride, padding)
 
 
@@ -93,14 +93,23 @@ def test_input_gradient_equals_col2im(case):
     out_w = (xp.shape[2] - w.shape[2]) // stride + 1
     cols = conv.im2col(xp, w.shape[1], w.shape[2], stride, out_h, out_w)
     xp_shape = xp.shape
-    dout2 = np.random.default_rng(2).standard_normal((cols.shape[0] * cols.shape[1]
-                                                       * cols.shape[2], w.shape[0]))
-    dcols = (dout2 @ w.reshape(w.shape[0], -1)).reshape(cols.shape)
+    dout = np.random.default_rng(2).standard_normal((*cols.shape[:3], w.shape[0]))
+    dcols = (dout @ w.reshape(w.shape[0], -1)).reshape(cols.shape)
     h, wd = x.shape[1:3]
     full = conv.col2im(dcols, xp_shape, stride)  # padded; the padding's share is dropped
-    np.testing.assert_allclose(
-        columns.input_gradient(dout2, w, cols.shape[1:3], x.shape, stride, padding),
-        full[:, padding:padding + h, padding:padding + wd], **TOL)
+    expected = full[:, padding:padding + h, padding:padding + wd]
+    np.testing.assert_allclose(columns.input_gradient(dout, w, x.shape, stride, padding),
+                               expected, **TOL)
+    # Both ways of adding the shifted products give it, whatever the stride.
+    np.testing.assert_allclose(columns._strided_sums(dout, w, x.shape, stride, padding),
+                               expected, **TOL)
+    if stride == 1:
+        np.testing.assert_allclose(columns._shifted_sums(dout, w, x.shape, padding), expected,
+                                   **TOL)
+        # any memory layout of the outputs' gradient
+        flipped = np.asfortranarray(dout)
+        np.testing.assert_allclose(columns._shifted_sums(flipped, w, x.shape, padding),
+                                   expected, **TOL)
 
 
 @pytest.mark.ch02
@@ -255,14 +264,30 @@ def test_fit_rejects_a_bad_lr_decay(bad):
 
 
 @pytest.mark.ch02
-@pytest.mark.parametrize("chunk_rows", [1, 2 * 36, 10_000])
-def test_input_gradient_in_chunks_of_images(chunk_rows, monkeypatch):
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("images", [1, 2, 5])
+def test_input_gradient_in_chunks_of_images(stride, images, monkeypatch):
     """The input gradient takes the images a few at a time; any chunk size, including one
     that does not divide the batch, gives the same sums."""
-    monkeypatch.setattr(columns, "CHUNK_ROWS", chunk_rows)
+    # 1, 2 or all 5 images per chunk, for either way of adding the shifted products
+    monkeypatch.setattr(columns, "CHUNK_NUMBERS", images * 27 * 9 * 9)  # 3 * 3 * 3 x 9 * 9
+    monkeypatch.setattr(columns, "CHUNK_ROWS", images * 4 * 4)
     rng = np.random.default_rng(9)
-    x, w = rng.standard_normal((5, 6, 6, 3)), rng.standard_normal((4, 3, 3, 3))
-    out, cache = conv.conv_forward(x, w, None, 1, 1)  # 6 x 6 = 36 outputs per image
+    x, w = rng.standard_normal((5, 7, 7, 3)), rng.standard_normal((4, 3, 3, 3))
+    out, cache = conv.conv_forward(x, w, None, stride, 1)  # 7 x 7 or 4 x 4 outputs per image
     dout = rng.standard_normal(out.shape)
-    ref_dx, _, _ = conv.conv_backward_loop(dout, x, w, 1, 1)
+    ref_dx, _, _ = conv.conv_backward_loop(dout, x, w, stride, 1)
     np.testing.assert_allclose(conv.conv_backward(dout, cache)[0], ref_dx, **TOL)
+
+
+@pytest.mark.ch02
+@pytest.mark.parametrize("rows", [1, 7, 8, 16, 29])
+def test_tall_product_in_blocks_equals_one_product(rows, monkeypatch):
+    """a.T @ b summed block by block: fewer rows than a block, whole blocks, and a rest."""
+    monkeypatch.setattr(columns, "BLOCK_ROWS", 8)
+    rng = np.random.default_rng(rows)
+    a, b = rng.standard_normal((rows, 5)), rng.standard_normal((rows, 3))
+    np.testing.assert_allclose(columns.tall_product(a, b), a.T @ b, **TOL)
+    # a transposed view (the one-channel column layout) works the same
+    a_t = np.ascontiguousarray(a.T)
+    np.testing.assert_allclose(columns.tall_product(a_t.T, b), a.T @ b, **TOL)

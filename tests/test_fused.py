@@ -6,6 +6,9 @@ another, and the whole batch in one piece.
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -275,12 +278,39 @@ def test_split_batch_equals_whole_batch():
 
 
 @pytest.mark.ch07
-def test_a_task_error_reaches_the_caller():
-    def boom():
-        raise ValueError("from a worker")
+@pytest.mark.parametrize("which", [0, 1])
+def test_a_task_error_reaches_the_caller(which):
+    """Whichever half fails (the caller's or the worker's), the error is raised; when the
+    halves run at once, only after the other half is done (it may share arrays)."""
+    finished = []
 
-    with pytest.raises(ValueError, match="from a worker"):
-        _parallel.run([boom, lambda: 1])
+    def boom():
+        raise ValueError("from a half")
+
+    def slow():
+        time.sleep(0.05)
+        finished.append(True)
+        return 1
+
+    tasks = [boom, slow] if which == 0 else [slow, boom]
+    with pytest.raises(ValueError, match="from a half"):
+        _parallel.run(tasks)
+    at_once = _parallel._get_pool() is not None
+    assert finished == ([True] if at_once or which == 1 else [])
+
+
+@pytest.mark.ch07
+def test_the_caller_runs_one_half_and_the_worker_the_other():
+    if _parallel._get_pool() is None:
+        pytest.skip("no worker thread here (MINICNN_THREADS=1 or no OpenBLAS)")
+    names = _parallel.run([lambda: threading.current_thread().name,
+                           lambda: threading.current_thread().name])
+    assert names[0] == threading.current_thread().name
+    assert names[1].startswith(_parallel.WORKER_NAME)
+    # Inside the worker, a split runs in turn rather than waiting for itself.
+    nested = _parallel._get_pool().submit(
+        _parallel.run, [lambda: threading.current_thread().name] * 2).result(timeout=10)
+    assert nested[0] == nested[1] and nested[0].startswith(_parallel.WORKER_NAME)
 
 
 def _train_one_step(_=None) -> float:
