@@ -1,6 +1,6 @@
 """Time minicnn against PyTorch (CPU) on the same small CNN, side by side.
 
-    python benchmarks/compare_torch.py            3 alternating rounds on the full training set
+    python benchmarks/compare_torch.py            5 alternating rounds on the full training set
     python benchmarks/compare_torch.py --quick    1 round, 10,000 training images, 1 epoch
     python3 course.py bench                       installs PyTorch 2.13 (CPU) first, then this
 
@@ -125,7 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="1 round, 10,000 images, 1 epoch")
-    p.add_argument("--rounds", type=int, help="alternating rounds (default 3, --quick 1)")
+    p.add_argument("--rounds", type=int,
+                   help="alternating rounds (default 5, as one round in three can be slow on a "
+                        "shared VM; --quick 1)")
     p.add_argument("--epochs", type=int, help="epochs per run (default 3, --quick 1)")
     p.add_argument("--limit", type=int, help="train on the first LIMIT images")
     p.add_argument("--lr", type=float, default=0.01, help="SGD learning rate, both sides")
@@ -136,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="threads for OpenBLAS (numpy) and PyTorch, both sides (default 2)")
     p.add_argument("--json", type=Path, help="also write every run's raw results here")
     args = p.parse_args(argv)
-    rounds = args.rounds or (1 if args.quick else 3)
+    rounds = args.rounds or (1 if args.quick else 5)
     epochs = args.epochs or (1 if args.quick else 3)
     limit = args.limit or (10_000 if args.quick else None)
     extra = ["--epochs", str(epochs), "--lr", str(args.lr)]
