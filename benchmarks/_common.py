@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -99,6 +98,3 @@ def emit(result: dict) -> None:
     result["peak_rss_mib"] = peak_rss_mib()
     print(json.dumps(result), flush=True)
 
-
-def median(values: list[float]) -> float:
-    return statistics.median(values)

@@ -17,7 +17,6 @@ from _common import (
     BATCH_SIZE,
     CONV_CASES,
     emit,
-    initial_weights,
     load_data,
     side_parser,
     time_repeats,
@@ -63,9 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     result: dict = {"side": "minicnn", "conv": conv_times(args.conv_repeats)}
     if not args.only_conv:
         x_train, y_train, x_test, y_test = load_data(args.limit)
-        model = small_cnn(seed=0)
-        weights = initial_weights(0)
-        assert np.array_equal(model.layers[0].params["w"], weights["conv1.w"])
+        model = small_cnn(seed=0)  # the weights _torch_side.py starts from (initial_weights)
         stamps = [time.perf_counter()]
         fit(model, x_train, y_train, args.epochs, BATCH_SIZE,
             SGD(args.lr, momentum=args.momentum), seed=0, progress=False,

@@ -58,6 +58,7 @@ def installed_version(name: str) -> str | None:
 
 
 def normalise(name: str) -> str:
+    """PEP 503 form: lower case, runs of - _ . become one -."""
     return re.sub(r"[-_.]+", "-", name).lower()
 
 

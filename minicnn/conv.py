@@ -253,7 +253,8 @@ def conv_backward(dout: np.ndarray, cache: tuple, need_dx: bool = True
     db : ndarray, shape (F,)
     """
     x_shape, w, cols, stride, padding = cache
-    dw, db = weight_gradients(cols, np.ascontiguousarray(dout).reshape(-1, w.shape[0]), w)
+    dout = np.ascontiguousarray(dout)
+    dw, db = weight_gradients(cols, dout.reshape(-1, w.shape[0]), w)
     if not need_dx:
         return None, dw, db
     return input_gradient(dout, w, x_shape, stride, padding), dw, db

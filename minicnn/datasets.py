@@ -219,10 +219,14 @@ def _candidate_dirs(source: Source, cache_dir) -> list[tuple[str, Path | None]]:
     for sub in source.data_subdirs:
         label = "$MINICNN_DATA" + (f"/{sub}" if sub else "")
         dirs.append((label, Path(env) / sub if env else None))
-    cache = Path(cache_dir) if cache_dir is not None else cache_root()
-    dirs.append(("cache", cache / source.folder))
+    dirs.append(("cache", _cache_dir(source, cache_dir)))
     dirs.extend(("system", Path(d)) for d in source.system_dirs)
     return dirs
+
+
+def _cache_dir(source: Source, cache_dir) -> Path:
+    """Where ``source`` is downloaded to: ``cache_dir`` or :func:`cache_root`, then its folder."""
+    return (Path(cache_dir) if cache_dir is not None else cache_root()) / source.folder
 
 
 def _find_files(folder: Path, source: Source) -> tuple[list[Path], list[str]]:
@@ -269,7 +273,7 @@ def _read_split(images_path: Path, labels_path: Path, n_classes: int):
                                           f"holds {len(images)} images")
     x = images.astype(np.float32)[:, :, :, np.newaxis]
     x /= 255.0  # in place: the full training set is 188 MB as float32
-    return np.ascontiguousarray(x), labels.astype(np.int64)
+    return x, labels.astype(np.int64)
 
 
 def _load_dir(folder: Path, source: Source) -> Dataset:
@@ -288,12 +292,12 @@ def _load_full(source: Source, cache_dir, download: bool, progress: bool) -> Dat
         if folder is None:
             looked.append(f"{label}: not set")
             continue
-        found, missing = _find_files(folder, source)
+        _, missing = _find_files(folder, source)
         if not missing:
             return _load_dir(folder, source)
         looked.append(f"{label}: {folder} " + ("(no such folder)" if not folder.is_dir()
                                                  else f"(missing {', '.join(missing)})"))
-    cache = (Path(cache_dir) if cache_dir is not None else cache_root()) / source.folder
+    cache = _cache_dir(source, cache_dir)
     if not download:
         raise DatasetNotFoundError(_help(source, cache, looked, "download=False was given"))
     cache.mkdir(parents=True, exist_ok=True)

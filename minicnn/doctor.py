@@ -164,14 +164,16 @@ def check_kernel() -> Check:
     here = str(_package_dir())
     python = {name: spec for name, spec in specs.items()
               if spec.get("language", "").lower() == "python" and spec.get("argv")}
-    good = [name for name, spec in python.items() if _kernel_imports(spec) == here]
-    if DEFAULT_KERNEL in good:
+    # Each look starts a kernel's Python; stop at the first that imports this minicnn.
+    if DEFAULT_KERNEL in python and _kernel_imports(python[DEFAULT_KERNEL]) == here:
         return Check(OK, f"the '{DEFAULT_KERNEL}' kernel ({_kernel_python(python[DEFAULT_KERNEL])})"
                          " imports this minicnn")
-    if good:
+    other = next((name for name, spec in python.items()
+                  if name != DEFAULT_KERNEL and _kernel_imports(spec) == here), None)
+    if other is not None:
         return Check(WARN, f"the '{DEFAULT_KERNEL}' kernel does not import this minicnn, but "
-                           f"kernel '{good[0]}' does",
-                     f"in JupyterLab use Kernel > Change Kernel > {good[0]}")
+                           f"kernel '{other}' does",
+                     f"in JupyterLab use Kernel > Change Kernel > {other}")
     seen = ", ".join(f"{n} ({_kernel_python(s)})" for n, s in python.items()) or "none"
     return Check(FAIL, f"no Jupyter kernel imports the minicnn in {here}; Python kernels: "
                        f"{seen}", f"start JupyterLab from this environment "

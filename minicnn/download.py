@@ -21,20 +21,16 @@ class ChecksumError(RuntimeError):
     """A downloaded file does not have the published checksum (it was not kept)."""
 
 
-def _digests(path: Path) -> tuple[str, str | None]:
-    """MD5 of the file as stored, SHA-256 of its gunzipped content (None if not valid gzip)."""
-    md5 = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            md5.update(block)
+def _content_sha256(path: Path) -> str | None:
+    """SHA-256 of the file's gunzipped content (None if it is not valid gzip)."""
     sha = hashlib.sha256()
     try:
         with gzip.open(path, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 sha.update(block)
     except (OSError, EOFError, zlib.error):
-        return md5.hexdigest(), None
-    return md5.hexdigest(), sha.hexdigest()
+        return None
+    return sha.hexdigest()
 
 
 def download_file(url: str, path: str | os.PathLike, *, md5: str | None = None,
@@ -74,18 +70,21 @@ def download_file(url: str, path: str | os.PathLike, *, md5: str | None = None,
         with atomic_write(path) as out, tqdm(total=total, unit="B", unit_scale=True,
                                              desc=path.name, disable=not progress,
                                              leave=False) as bar:
-            received = 0
+            received, seen = 0, hashlib.md5(usedforsecurity=False)
             for block in iter(lambda: response.read(1 << 16), b""):
                 out.write(block)
+                seen.update(block)
                 received += len(block)
                 bar.update(len(block))
             out.flush()
             if total is not None and received != total:
                 raise ConnectionError(f"the transfer of {url} stopped after {received} of "
                                       f"{total} bytes")
-            if md5 or sha256:
-                got_md5, got_sha = _digests(Path(out.name))
-                if not ((md5 and got_md5 == md5) or (sha256 and got_sha == sha256)):
+            got_md5 = seen.hexdigest()
+            if (md5 or sha256) and not (md5 and got_md5 == md5):
+                # the content's SHA-256 only when the MD5 did not already settle it
+                got_sha = _content_sha256(Path(out.name))
+                if not (sha256 and got_sha == sha256):
                     raise ChecksumError(
                         f"{url} does not have the expected checksum (md5 {got_md5}, expected "
                         f"{md5}; sha256 of its content {got_sha}, expected {sha256}); the "

@@ -110,10 +110,7 @@ def build_stack(order: str, input_shape: tuple[int, int, int] = (28, 28, 1), fil
         elif token == "fc":
             last = i == len(tokens) - 1
             layer = Dense(int(np.prod(shape)), n_classes if last else units, seed=seed + i)
-        elif token in ("pool", "avgpool"):
-            if len(shape) != 3:
-                raise ValueError(f"{where}: pooling shrinks the rows and columns of an "
-                                 "(H, W, C) map, and a flat vector has none")
+        elif token in ("pool", "avgpool"):  # after flatten: pool_output_shape says why not
             layer = (MaxPool2D if token == "pool" else AvgPool2D)(pool_size, pool_size)
         else:
             layer = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "flatten": Flatten}[token]()

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from minicnn import fused
+from minicnn.idx import atomic_write
 from minicnn.layers import LAYER_TYPES
 from minicnn.losses import softmax
 
@@ -21,12 +21,17 @@ from minicnn.losses import softmax
 def _saved_file(path: str | os.PathLike) -> Path:
     """The file :meth:`Sequential.save` wrote for ``path`` (it adds ``.npz`` when missing)."""
     path = Path(path)
-    if not path.exists() and path.suffix != ".npz" and path.with_name(path.name + ".npz").exists():
-        return path.with_name(path.name + ".npz")
-    if not path.exists():
-        raise FileNotFoundError(f"no saved model at {str(path)!r}; save one first with "
-                                "model.save(path)")
-    return path
+    if path.exists():
+        return path
+    if _npz_name(path).exists():
+        return _npz_name(path)
+    raise FileNotFoundError(f"no saved model at {str(path)!r}; save one first with "
+                            "model.save(path)")
+
+
+def _npz_name(path: Path) -> Path:
+    """``path`` with ``.npz`` added, as :meth:`Sequential.save` names its file."""
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
 
 
 class Summary(str):
@@ -139,21 +144,13 @@ class Sequential:
         The file is written to a temporary name in the same folder and then renamed, so an
         interrupted save never leaves a half-written file under ``path``.
         """
-        path = Path(path)
-        if path.suffix != ".npz":
-            path = path.with_name(path.name + ".npz")
+        path = _npz_name(Path(path))
         arch = [{"type": type(layer).__name__, "config": layer.config()}
                 if type(layer).__name__ in LAYER_TYPES else {"type": type(layer).__name__}
                 for layer in self.layers]
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, __architecture__=np.array(json.dumps(arch)), **self.state())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_write(path) as f:
+            np.savez(f, __architecture__=np.array(json.dumps(arch)), **self.state())
         return path
 
     @classmethod

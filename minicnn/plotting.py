@@ -37,6 +37,12 @@ def show_image(image: np.ndarray, ax=None, title: str | None = None, cmap: str =
     return fig
 
 
+def show_signed(x: np.ndarray, ax=None, title: str | None = None):
+    """Show a 2-D map of signed values: blue negative, white 0, red positive, with a colorbar."""
+    limit = float(np.abs(x).max()) or 1.0
+    return show_image(x, ax=ax, title=title, cmap="bwr", vmin=-limit, vmax=limit, colorbar=True)
+
+
 def show_values(array: np.ndarray, ax=None, title: str | None = None, cmap: str = "Blues",
                 fmt: str = "{:g}", highlight=None):
     """A small 2-D array as coloured cells with each number written in it.

@@ -154,6 +154,8 @@ def occlusion_map(model: Sequential, image: np.ndarray, label: int, patch: int =
         Each pixel's mean probability drop over the patch positions that covered it
         (negative where hiding the region made the network *more* sure).
     """
+    if measure not in ("probability", "score"):
+        raise ValueError(f"measure must be 'probability' or 'score', got {measure!r}")
     x = _one_image(image).astype(np.float32)
     h, w = x.shape[:2]
     patch = _checks.positive_int("patch", patch)
@@ -167,8 +169,6 @@ def occlusion_map(model: Sequential, image: np.ndarray, label: int, patch: int =
     corners = [(t, left) for t in tops for left in lefts]
     for k, (t, left) in enumerate(corners):
         batch[k, t:t + patch, left:left + patch, :] = fill
-    if measure not in ("probability", "score"):
-        raise ValueError(f"measure must be 'probability' or 'score', got {measure!r}")
     f = softmax if measure == "probability" else np.asarray
     out = f(model.forward(x[np.newaxis]))
     label = _check_label(label, out.shape[1])

@@ -19,9 +19,10 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from minicnn.idx import atomic_write
 
 MARKER = "NotImplementedError"  # every starter function raises it until the learner codes it
 
@@ -85,16 +86,18 @@ def starter_from_git(path: Path, ref: str = "HEAD") -> bytes:
     return shown.stdout
 
 
-def backup_path(path: Path, when: float | None = None) -> Path:
-    """A new, unused ``backup/<stem>.<timestamp>[-k].py`` next to ``path``'s folder."""
+def backup(path: Path, data: bytes, when: float | None = None) -> Path:
+    """Write ``data`` to a new, unused ``backup/<stem>.<timestamp>[-k].py`` next to ``path``'s
+    folder; return its path."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(when))
     folder = path.parent / "backup"
     folder.mkdir(exist_ok=True)
     for k in range(1, 1000):
         candidate = folder / f"{path.stem}.{stamp}{'' if k == 1 else f'-{k}'}.py"
         try:
-            with open(candidate, "xb"):  # exclusive: never overwrite an earlier backup
-                return candidate
+            with open(candidate, "xb") as f:  # exclusive: never overwrite an earlier backup
+                f.write(data)
+            return candidate
         except FileExistsError:
             continue
     raise ResetError(f"too many backups of {path.name} named {stamp} in {folder}")
@@ -128,13 +131,10 @@ def reset(name: str, exercises: str | os.PathLike | None = None, ref: str = "HEA
         current = path.read_bytes()
         if current == starter:
             return path, None, False
-        saved = backup_path(path, when)
-        saved.write_bytes(current)
+        saved = backup(path, current, when)
         shutil.copystat(path, saved)
-    with tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=f".{path.name}.",
-                                     delete=False) as tmp:
-        tmp.write(starter)
-    os.replace(tmp.name, path)  # a reader never sees a half-written starter
+    with atomic_write(path) as f:  # a reader never sees a half-written starter
+        f.write(starter)
     return path, saved, True
 
 

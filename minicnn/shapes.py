@@ -93,6 +93,9 @@ def pool_output_shape(input_shape: tuple[int, ...], size: int, stride: int) -> t
 
     Pooling keeps only the windows that fit (``(H - size) // stride + 1``), as is usual.
     """
+    if len(input_shape) < 2:
+        raise ValueError("pooling shrinks the rows and columns of an (H, W, C) map, and a flat "
+                         "vector has none")
     h, w = input_shape[0], input_shape[1]
     size = positive_int("size", size)
     stride = positive_int("stride", stride)

@@ -33,31 +33,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # use this checkout's minicnn, installed or not
 
-from minicnn.datasets import FASHION_MNIST, SUBSET_DIR  # noqa: E402
-from minicnn.idx import read_idx, write_idx  # noqa: E402
+from minicnn.datasets import FASHION_MNIST, SUBSET_DIR, _find_files  # noqa: E402
+from minicnn.idx import _read_bytes, read_idx, write_idx  # noqa: E402
 
 DEFAULT_SOURCE = Path("/usr/share/datasets/fashion-mnist")
 SEED = 0
 TRAIN_PER_CLASS = 800
 TEST_PER_CLASS = 200
 MAX_BYTES = 4_500_000  # the whole subset must stay below 4.5 MB
-
-
-def content_sha256(path: Path) -> str:
-    """SHA-256 of the IDX content (gunzipped when needed)."""
-    import gzip
-
-    opener = gzip.open if path.read_bytes()[:2] == b"\x1f\x8b" else open
-    with opener(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
-def find_source_file(folder: Path, name: str) -> Path:
-    for candidate in (folder / name, folder / name.removesuffix(".gz")):
-        if candidate.is_file():
-            return candidate
-    raise SystemExit(f"{folder} has no {name}: pass --source with a folder holding the four "
-                     f"Fashion-MNIST files (apt-get install dataset-fashion-mnist)")
 
 
 def balanced_sample(labels: np.ndarray, per_class: int, rng: np.random.Generator) -> np.ndarray:
@@ -71,16 +54,20 @@ def build(source: Path, out: Path, seed: int = SEED) -> dict[str, str]:
     """Write the four subset files into ``out``; return {file name: sha256 of the .gz file}."""
     rng = np.random.default_rng(seed)
     files = [rf.name for rf in FASHION_MNIST.files]
-    for rf in FASHION_MNIST.files:
-        path = find_source_file(source, rf.name)
-        if content_sha256(path) != rf.sha256:
+    paths, missing = _find_files(source, FASHION_MNIST)
+    if missing:
+        raise SystemExit(f"{source} has no {missing[0]}: pass --source with a folder holding the "
+                         f"four Fashion-MNIST files (apt-get install dataset-fashion-mnist)")
+    for rf, path in zip(FASHION_MNIST.files, paths, strict=True):
+        if hashlib.sha256(_read_bytes(path)).hexdigest() != rf.sha256:  # content, gunzipped
             raise SystemExit(f"{path} is not the official Fashion-MNIST file (its content has "
                              f"another SHA-256): use the real files")
     sums = {}
-    for images_name, labels_name, per_class in ((files[0], files[1], TRAIN_PER_CLASS),
-                                                (files[2], files[3], TEST_PER_CLASS)):
-        images = read_idx(find_source_file(source, images_name), dtype=np.uint8, ndim=3)
-        labels = read_idx(find_source_file(source, labels_name), dtype=np.uint8, ndim=1)
+    for images_name, labels_name, images_path, labels_path, per_class in (
+            (files[0], files[1], paths[0], paths[1], TRAIN_PER_CLASS),
+            (files[2], files[3], paths[2], paths[3], TEST_PER_CLASS)):
+        images = read_idx(images_path, dtype=np.uint8, ndim=3)
+        labels = read_idx(labels_path, dtype=np.uint8, ndim=1)
         keep = balanced_sample(labels, per_class, rng)
         for name, array in ((images_name, images[keep]), (labels_name, labels[keep])):
             path = write_idx(out / name, array)

@@ -25,6 +25,7 @@ timings say it needs longer gets twice its recorded time); ``MINICNN_CHROMIUM`` 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -104,15 +105,30 @@ def lab_server(browser, tmp_path_factory):
     assert not left, f"processes of the JupyterLab server still running after stop: {left}"
 
 
+@pytest.fixture
+def open_page(browser, lab_server):
+    """``open_page(path)`` gives a NotebookPage for ``path`` in a fresh browser context (not yet
+    opened). After the test, every context it made is closed and the kernels are shut down,
+    however the test ended."""
+    with contextlib.ExitStack() as cleanup:
+        cleanup.callback(lab_server.shutdown_kernels)  # last, after the contexts close
+
+        def open_page(path: str) -> NotebookPage:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            cleanup.callback(context.close)
+            return NotebookPage(context.new_page(), lab_server, path)
+
+        yield open_page
+
+
 def test_there_are_notebooks_to_open():
     assert NOTEBOOKS, f"no notebooks/[0-9][0-9]_*.ipynb found under {SOURCE}"
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_notebook_runs_in_jupyterlab(name, lab_server, browser):
+def test_notebook_runs_in_jupyterlab(name, open_page):
     facts = notebook_facts(SOURCE / "notebooks" / name)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    nb = NotebookPage(context.new_page(), lab_server, f"notebooks/{name}")
+    nb = open_page(f"notebooks/{name}")
     try:
         nb.open()
         state = nb.run_all(timeout=max(RUN_TIMEOUT, 2 * facts["seconds"]))
@@ -123,11 +139,7 @@ def test_notebook_runs_in_jupyterlab(name, lab_server, browser):
         check_widgets_render(nb, name, facts)
         check_controls_change_display(nb, name, facts, CHANGE_TIMEOUT)
     finally:
-        try:
-            nb.screenshot(SCREENSHOTS / f"{Path(name).stem}.png")
-        finally:
-            context.close()
-            lab_server.shutdown_kernels()
+        nb.screenshot(SCREENSHOTS / f"{Path(name).stem}.png")
 
 
 def check_no_errors(nb: NotebookPage, when: str) -> None:
@@ -197,24 +209,18 @@ def _write_notebook(root: Path, name: str, sources: list[str]) -> str:
     return f"notebooks/{name}"
 
 
-def _open_and_run(browser, lab_server, sources: list[str], name: str):
-    path = _write_notebook(lab_server.root, name, sources)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    nb = NotebookPage(context.new_page(), lab_server, path)
+def _open_and_run(open_page, lab_server, sources: list[str], name: str):
+    nb = open_page(_write_notebook(lab_server.root, name, sources))
     nb.open()
-    return context, nb, nb.run_all(timeout=RUN_TIMEOUT)
+    return nb, nb.run_all(timeout=RUN_TIMEOUT)
 
 
-def test_checks_catch_a_cell_that_raises(lab_server, browser):
+def test_checks_catch_a_cell_that_raises(lab_server, open_page):
     sources = ["x = 1", "1 / 0", "print('never runs')"]
-    context, nb, state = _open_and_run(browser, lab_server, sources, "selftest_raises.ipynb")
-    try:
-        with pytest.raises(AssertionError, match="cell 2: ZeroDivisionError"):
-            check_no_errors(nb, "after running all cells")
-        assert state["counts"][0] is not None and state["counts"][2] is None
-    finally:
-        context.close()
-        lab_server.shutdown_kernels()
+    nb, state = _open_and_run(open_page, lab_server, sources, "selftest_raises.ipynb")
+    with pytest.raises(AssertionError, match="cell 2: ZeroDivisionError"):
+        check_no_errors(nb, "after running all cells")
+    assert state["counts"][0] is not None and state["counts"][2] is None
 
 
 @pytest.mark.parametrize("callback, expected", [
@@ -224,17 +230,13 @@ def test_checks_catch_a_cell_that_raises(lab_server, browser):
     ("with shown:\n        shown.clear_output()\n        raise ValueError('broken widget')",
      "(?s)inside a widget.*ValueError: broken widget"),
 ], ids=["display-unchanged", "callback-raises"])
-def test_checks_catch_a_broken_widget(lab_server, browser, callback, expected):
+def test_checks_catch_a_broken_widget(lab_server, open_page, callback, expected):
     widget = (SLIDER_SETUP + f"def update(change):\n    {callback}\n"
               "slider.observe(update, names='value')\n"
               "box = widgets.VBox([slider, shown])\nbox.add_class('minicnn-widget')\nbox")
     name = f"selftest_widget_{len(callback)}.ipynb"
-    context, nb, _ = _open_and_run(browser, lab_server, [widget], name)
-    try:
-        check_no_errors(nb, "after running all cells")
-        check_widgets_render(nb, name, {"widgets": True})
-        with pytest.raises(AssertionError, match=expected):
-            check_controls_change_display(nb, name, {"controls": True}, timeout=5)
-    finally:
-        context.close()
-        lab_server.shutdown_kernels()
+    nb, _ = _open_and_run(open_page, lab_server, [widget], name)
+    check_no_errors(nb, "after running all cells")
+    check_widgets_render(nb, name, {"widgets": True})
+    with pytest.raises(AssertionError, match=expected):
+        check_controls_change_display(nb, name, {"controls": True}, timeout=5)

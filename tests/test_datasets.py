@@ -59,14 +59,19 @@ def write_set(folder: Path, n_train: int, n_test: int, *, gz: bool = True, seed:
     return arrays
 
 
+def use_fashion_source(monkeypatch, **changes) -> None:
+    """Replace fields of datasets.FASHION_MNIST (files, mirrors, system_dirs) for one test."""
+    monkeypatch.setattr(datasets, "FASHION_MNIST",
+                        dataclasses.replace(datasets.FASHION_MNIST, **changes))
+
+
 @pytest.fixture
 def isolated(tmp_path, monkeypatch):
     """No $MINICNN_DATA, a private cache, a private 'system' folder, no real mirrors."""
     monkeypatch.delenv("MINICNN_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    source = dataclasses.replace(datasets.FASHION_MNIST, system_dirs=(str(tmp_path / "system"),),
-                                 mirrors=(f"http://127.0.0.1:{closed_port()}/",))
-    monkeypatch.setattr(datasets, "FASHION_MNIST", source)
+    use_fashion_source(monkeypatch, system_dirs=(str(tmp_path / "system"),),
+                       mirrors=(f"http://127.0.0.1:{closed_port()}/",))
     return tmp_path
 
 
@@ -363,7 +368,8 @@ class Server:
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever,
+                                       kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
 
@@ -473,9 +479,8 @@ def serve_set(server: Server, folder: Path, prefix: str = "/fm/"):
 def test_load_full_downloads_into_the_cache_once(isolated, server, monkeypatch):
     expected = write_set(isolated / "served", 6, 4)
     files = serve_set(server, isolated / "served")
-    source = dataclasses.replace(datasets.FASHION_MNIST, files=files,
-                                 mirrors=(server.url + "/missing/", server.url + "/fm/"))
-    monkeypatch.setattr(datasets, "FASHION_MNIST", source)
+    use_fashion_source(monkeypatch, files=files,
+                       mirrors=(server.url + "/missing/", server.url + "/fm/"))
     (x_train, y_train), (x_test, y_test) = load_fashion_mnist("full", progress=False)
     assert x_train.shape == (6, 28, 28, 1) and x_test.shape == (4, 28, 28, 1)
     np.testing.assert_array_equal(y_test, expected[3])
@@ -492,9 +497,7 @@ def test_load_full_downloads_into_the_cache_once(isolated, server, monkeypatch):
 def test_load_full_downloads_only_missing_files(isolated, server, monkeypatch):
     write_set(isolated / "served", 6, 4)
     files = serve_set(server, isolated / "served")
-    source = dataclasses.replace(datasets.FASHION_MNIST, files=files,
-                                 mirrors=(server.url + "/fm/",))
-    monkeypatch.setattr(datasets, "FASHION_MNIST", source)
+    use_fashion_source(monkeypatch, files=files, mirrors=(server.url + "/fm/",))
     cache = isolated / "mycache"
     (cache / "fashion-mnist").mkdir(parents=True)
     for name in NAMES[:3]:
@@ -507,9 +510,7 @@ def test_load_full_bad_checksum_keeps_nothing(isolated, server, monkeypatch):
     write_set(isolated / "served", 6, 4)
     files = serve_set(server, isolated / "served")
     files = (dataclasses.replace(files[0], md5="0" * 32), *files[1:])
-    source = dataclasses.replace(datasets.FASHION_MNIST, files=files,
-                                 mirrors=(server.url + "/fm/",))
-    monkeypatch.setattr(datasets, "FASHION_MNIST", source)
+    use_fashion_source(monkeypatch, files=files, mirrors=(server.url + "/fm/",))
     with pytest.raises(ChecksumError, match=NAMES[0]):
         load_fashion_mnist("full", progress=False)
     assert leftovers(isolated / "xdg" / "minicnn" / "fashion-mnist") == []
@@ -528,8 +529,7 @@ def test_offline_error_says_what_to_do(isolated):
 
 
 def test_http_errors_are_reported(isolated, server, monkeypatch):
-    source = dataclasses.replace(datasets.FASHION_MNIST, mirrors=(server.url + "/",))
-    monkeypatch.setattr(datasets, "FASHION_MNIST", source)
+    use_fashion_source(monkeypatch, mirrors=(server.url + "/",))
     with pytest.raises(DatasetNotFoundError, match="Not Found"):
         load_fashion_mnist("full", progress=False)
 
@@ -567,10 +567,6 @@ def test_atomic_write_removes_temp_on_error(tmp_path):
 
 
 def test_find_local_follows_the_search_order(tmp_path, monkeypatch):
-    import dataclasses
-
-    from minicnn import datasets
-
     monkeypatch.setenv("MINICNN_DATA", str(datasets.SUBSET_DIR))
     assert datasets.find_local(cache_dir=tmp_path) == datasets.SUBSET_DIR
     assert datasets.missing_files(datasets.SUBSET_DIR) == []

@@ -47,10 +47,15 @@ def test_runs_as_a_command(command, tmp_path):
     assert "0 FAIL" in done.stdout
 
 
-def test_old_numpy_fails_with_the_upgrade_command(capsys, monkeypatch):
+def fake_version(monkeypatch, package: str, version: str | None) -> None:
+    """Make the doctor see ``version`` of ``package`` (None: not installed), the rest as is."""
     real = doctor._installed_version
     monkeypatch.setattr(doctor, "_installed_version",
-                        lambda name: "1.20.3" if name == "numpy" else real(name))
+                        lambda name: version if name == package else real(name))
+
+
+def test_old_numpy_fails_with_the_upgrade_command(capsys, monkeypatch):
+    fake_version(monkeypatch, "numpy", "1.20.3")
     code, lines = run_doctor(capsys)
     assert code == 1
     line = line_about(lines, "numpy")
@@ -59,9 +64,7 @@ def test_old_numpy_fails_with_the_upgrade_command(capsys, monkeypatch):
 
 
 def test_missing_package_fails(capsys, monkeypatch):
-    real = doctor._installed_version
-    monkeypatch.setattr(doctor, "_installed_version",
-                        lambda name: None if name == "tqdm" else real(name))
+    fake_version(monkeypatch, "tqdm", None)
     code, lines = run_doctor(capsys)
     assert code == 1
     assert line_about(lines, "tqdm").startswith("FAIL tqdm is not installed")
@@ -83,9 +86,7 @@ def test_missing_widgets_extension_fails(capsys, monkeypatch, tmp_path):
 
 
 def test_mismatched_jupyterlab_widgets_fails(monkeypatch):
-    real = doctor._installed_version
-    monkeypatch.setattr(doctor, "_installed_version",
-                        lambda name: "1.1.0" if name == "jupyterlab_widgets" else real(name))
+    fake_version(monkeypatch, "jupyterlab_widgets", "1.1.0")
     result = doctor.check_widgets()
     assert result.status == doctor.FAIL and "1.1.0 does not match" in result.what
     assert "jupyterlab_widgets~=" in result.fix

@@ -9,17 +9,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from minicnn._versions import normalise
+
 ROOT = Path(__file__).resolve().parents[1]
 EXTRAS = ("lab", "test")  # what course.py installs; "bench" (PyTorch) stays out of conda
 # conda-forge names that differ from the PyPI distribution they provide
 CONDA_TO_PYPI = {"matplotlib-base": "matplotlib", "playwright-python": "playwright"}
 NOT_PACKAGES = {"python", "pip"}
 SPEC = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(.*?)\s*$")
-
-
-def normalise(name: str) -> str:
-    """PEP 503 form: lower case, runs of - _ . become one -."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def parse(spec: str) -> tuple[str, str]:

@@ -1,4 +1,5 @@
-"""Chapter 07: fit and evaluate on the real (shipped) Fashion-MNIST subset."""
+"""Chapter 07: fit and evaluate on the real (shipped) Fashion-MNIST subset, and fit's
+learning-rate decay (on tiny random data)."""
 
 import numpy as np
 import pytest
@@ -84,3 +85,37 @@ def test_progress_off_by_environment(data, capsys, monkeypatch):
     monkeypatch.setenv("MINICNN_PROGRESS", "0")
     fit(Sequential([Flatten(), Dense(784, 10)]), x[:64], y[:64], 1, 32, SGD(0.01))
     assert "epoch" not in capsys.readouterr().err
+
+
+# --- learning-rate decay, which the full-data training recipe uses ------------------------
+
+def _tiny_data():
+    rng = np.random.default_rng(0)
+    return rng.random((32, 8, 8, 1)), rng.integers(0, 3, 32)
+
+
+def test_fit_lr_decay_shrinks_the_learning_rate_every_epoch():
+    x, y = _tiny_data()
+    seen = []
+    opt = SGD(0.1, momentum=0.9)
+    fit(small_cnn(seed=0, n_classes=3, input_shape=(8, 8, 1)), x, y, 3, 16, opt,
+        progress=False, lr_decay=0.5, callback=lambda epoch, history: seen.append(opt.lr))
+    np.testing.assert_allclose(seen, [0.1, 0.05, 0.025], rtol=1e-12)
+    np.testing.assert_allclose(opt.lr, 0.0125, rtol=1e-12)
+
+
+def test_fit_without_lr_decay_is_unchanged():
+    x, y = _tiny_data()
+    models = [small_cnn(seed=0, n_classes=3, input_shape=(8, 8, 1)) for _ in range(2)]
+    fit(models[0], x, y, 2, 16, SGD(0.05), progress=False)
+    fit(models[1], x, y, 2, 16, SGD(0.05), progress=False, lr_decay=1.0)
+    for a, b in zip(models[0].state().values(), models[1].state().values(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("bad", [0, -0.5, 1.5, True, "0.7"])
+def test_fit_rejects_a_bad_lr_decay(bad):
+    x, y = _tiny_data()
+    with pytest.raises(ValueError, match="lr_decay"):
+        fit(small_cnn(seed=0, n_classes=3, input_shape=(8, 8, 1)), x, y, 1, 16, SGD(0.1),
+            progress=False, lr_decay=bad)

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from minicnn import conv, images  # noqa: E402
-from minicnn.widgets import convolution, output_size  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
+from minicnn import conv, images
+from minicnn.widgets import convolution, output_size
 
 
 def _cell_texts(ax) -> list[str]:

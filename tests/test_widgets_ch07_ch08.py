@@ -5,18 +5,14 @@ Widgets are driven headlessly: set a control's value, then check the figure or t
 
 import math
 
-import matplotlib
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from minicnn.layers import Conv2D, Dense, Flatten, MaxPool2D  # noqa: E402
-from minicnn.network import Sequential  # noqa: E402
-from minicnn.train import small_cnn  # noqa: E402
-from minicnn.widgets import hyperparameters as hp  # noqa: E402
-from minicnn.widgets import training  # noqa: E402
+from minicnn.layers import Conv2D, Dense, Flatten, MaxPool2D
+from minicnn.network import Sequential
+from minicnn.train import small_cnn
+from minicnn.widgets import hyperparameters as hp
+from minicnn.widgets import training
 
 NAMES = tuple(f"class {k}" for k in range(10))
 

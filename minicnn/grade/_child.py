@@ -2,7 +2,7 @@
 
 Run as a script (``python -I -B _child.py``) by :mod:`minicnn.grade.sandbox`, in a temporary
 copy of the submission. It uses only the standard library and numpy and never imports
-``minicnn``, so that a submission importing ``minicnn`` is seen by the import hook.
+``minicnn``.
 
 Protocol: one JSON line on stdin (the configuration), then one JSON line per event on the
 original stdout (the learner's own prints go to /dev/null). The child only *runs* code: the
@@ -81,18 +81,6 @@ class Watcher:
             self.pads.append({"shape": list(shape), "widths": widths.astype(int).tolist()})
         except Exception:  # a probe must never break the learner's call
             pass
-
-
-class ImportWatcher:
-    """meta_path finder that notes imports of forbidden packages (it never blocks them)."""
-
-    def __init__(self):
-        self.seen: list[str] = []
-
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname.split(".")[0] in FORBIDDEN_NAMES and fullname not in self.seen:
-            self.seen.append(fullname)
-        return None
 
 
 THIS_FILE = os.path.abspath(__file__)
@@ -207,8 +195,6 @@ def main() -> None:
     folder = os.path.abspath(config["folder"]) + os.sep
     sys.path.insert(0, folder)
     os.chdir(folder)
-    imports = ImportWatcher()
-    sys.meta_path.insert(0, imports)
     send({"event": "import"})
     try:  # not profiled: importing scipy under a profile hook takes seconds
         module = __import__(config["module"])
@@ -217,9 +203,9 @@ def main() -> None:
         if isinstance(exc, SyntaxError):
             error["where"] = f"{os.path.basename(exc.filename or '')}, line {exc.lineno}"
             error["message"] = exc.msg
-        send({"event": "import-error", "error": error, "imports": imports.seen})
+        send({"event": "import-error", "error": error})
         return
-    send({"event": "imported", "imports": imports.seen})
+    send({"event": "imported"})
     for name in config["functions"]:
         send({"event": "start", "function": name})
         func = getattr(module, name, None)

@@ -53,9 +53,8 @@ def _encode_array(a):
 class Other:
     """A value the child could not send (a function, a generator, a huge array...)."""
 
-    def __init__(self, description: str, shape=None):
+    def __init__(self, description: str):
         self.description = description
-        self.shape = shape
 
     def __repr__(self) -> str:
         return self.description
@@ -86,6 +85,5 @@ def decode(data):
     if "__list__" in data:
         return [decode(v) for v in data["__list__"]]
     if "__bigarray__" in data:
-        return Other(f"a very large array of shape {tuple(data['__bigarray__'])}",
-                     tuple(data["__bigarray__"]))
+        return Other(f"a very large array of shape {tuple(data['__bigarray__'])}")
     return Other(str(data.get("__other__", "an unknown object")))

@@ -8,11 +8,7 @@ from minicnn.grade import reference as ref
 from minicnn.grade.spec import Case, Exercise, Mistake, Outcome
 
 
-def _rng(seed: int) -> np.random.Generator:
-    return np.random.default_rng(seed)
-
-
-def integer_result(case: Case, out: Outcome, expected) -> bool:
+def integer_result(out: Outcome, expected) -> bool:
     """Whole numbers where the answer has fractions (np.zeros_like on an int image...)."""
     v = out.value
     if not isinstance(v, np.ndarray) or v.shape != np.shape(expected):
@@ -28,7 +24,7 @@ def integer_result(case: Case, out: Outcome, expected) -> bool:
 
 # ---------------------------------------------------------------------------- 1.1
 def _grayscale_cases() -> tuple[Case, ...]:
-    r = _rng(1)
+    r = np.random.default_rng(1)
     return (
         Case("a 4x5x3 float image", (r.uniform(0, 255, (4, 5, 3)),)),
         Case("a 3x4x3 uint8 image with bright pixels",
@@ -69,7 +65,7 @@ GRAYSCALE = Exercise(
         Mistake("integer_result", "your result holds whole numbers (an integer dtype), so "
                 "the fractions were cut off; return floats (np.zeros_like(image) keeps the "
                 "image's uint8 dtype: convert with image.astype(np.float64) first)",
-                test=lambda c, o: integer_result(c, o, ref.to_grayscale(*c.args))),
+                test=lambda c, o: integer_result(o, ref.to_grayscale(*c.args))),
         Mistake("reversed_weights", "the weights are applied in reverse order (as if the "
                 "image were BGR): red gets 0.299, green 0.587 and blue 0.114",
                 output=lambda c: ref.to_grayscale(*c.args, weights=(0.114, 0.587, 0.299))),
@@ -83,7 +79,7 @@ GRAYSCALE = Exercise(
 
 # ---------------------------------------------------------------------------- 2.1, 2.2
 def _convolve_cases() -> tuple[Case, ...]:
-    r = _rng(2)
+    r = np.random.default_rng(2)
     img = r.normal(size=(7, 9))
     return (
         Case("a 5x6 image and a 3x3 kernel", (r.normal(size=(5, 6)), r.normal(size=(3, 3)))),
@@ -102,7 +98,7 @@ def _convolve_cases() -> tuple[Case, ...]:
 
 
 def _conv2d_cases() -> tuple[Case, ...]:
-    r = _rng(3)
+    r = np.random.default_rng(3)
     return (
         Case("a 5x6x3 image and 4 filters of 3x3x3",
              (r.normal(size=(5, 6, 3)), r.normal(size=(4, 3, 3, 3)))),
@@ -208,7 +204,7 @@ CONVOLVE = Exercise(
         Mistake("integer_output", "your output holds whole numbers, so the fractions were "
                 "cut off: make the output a float array (np.zeros(...), not "
                 "np.zeros_like(image) on an integer image)",
-                test=lambda c, o: integer_result(c, o, ref.correlate(*c.args, **c.kwargs))),
+                test=lambda c, o: integer_result(o, ref.correlate(*c.args, **c.kwargs))),
         Mistake("kernel_transposed", "you used the kernel transposed (kernel.T)",
                 output=lambda c: ref.correlate(c.args[0], c.args[1].T, **c.kwargs)
                 if c.args[1].shape[0] == c.args[1].shape[1] else None),
@@ -234,7 +230,7 @@ CONV2D = Exercise(
                                             **c.kwargs) if c.args[0].shape[2] > 1 else None),
         Mistake("integer_output", "your output holds whole numbers, so the fractions were "
                 "cut off: make the output a float array",
-                test=lambda c, o: integer_result(c, o, ref.conv2d(*c.args, **c.kwargs))),
+                test=lambda c, o: integer_result(o, ref.conv2d(*c.args, **c.kwargs))),
     ),
 )
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from minicnn.grade import catalog, sandbox, static
-from minicnn.grade.judge import Result, grade_function
+from minicnn.grade.judge import Result, forbidden_result, grade_function
 
 
 @dataclass
@@ -81,7 +81,7 @@ def _grade_module(source: Path, copy: Path, workdir: Path, module: str, exercise
     if not original.is_file():
         message = f"{module}.py is not in the submission folder"
         return {ex.function: grade_function(ex, None, message, "missing") for ex in mine}
-    if original.is_symlink() and not _inside(original.resolve(), source.resolve()):
+    if original.is_symlink() and not original.resolve().is_relative_to(source.resolve()):
         message = (f"scores 0: {module}.py is a link to a file outside the submission "
                    "folder; submit your own file")
         return {ex.function: grade_function(ex, None, message, "forbidden") for ex in mine}
@@ -93,24 +93,13 @@ def _grade_module(source: Path, copy: Path, workdir: Path, module: str, exercise
     graded = {}
     for ex in mine:
         if ex.function in findings:
-            graded[ex.function] = grade_function(
-                ex, None, f"scores 0: {findings[ex.function]}; the graded functions must do "
-                "the work themselves with numpy", "forbidden")
-            graded[ex.function].mistakes = ["forbidden_library"]
+            graded[ex.function] = forbidden_result(ex, findings[ex.function])
         elif ex.function in run.failures:
             status, message = run.failures[ex.function]
             graded[ex.function] = grade_function(ex, None, message, status)
         else:
             graded[ex.function] = grade_function(ex, run.reports.get(ex.function))
     return graded
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.relative_to(folder)
-        return True
-    except ValueError:
-        return False
 
 
 def grade_functions(functions: dict, name: str = "functions") -> Submission:

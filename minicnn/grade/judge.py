@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from minicnn.grade._codec import decode
-from minicnn.grade.spec import Case, Exercise, Outcome, compare, matches
+from minicnn.grade.spec import Case, Exercise, Outcome, compare, describe, matches
 
 _ADDRESS = re.compile(r"\b0x[0-9a-fA-F]+\b")
 
@@ -37,9 +37,7 @@ class Result:
     mistakes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"exercise": self.exercise, "function": self.function, "number": self.number,
-                "points": self.points, "max_points": self.max_points, "passed": self.passed,
-                "feedback": self.feedback, "status": self.status, "mistakes": self.mistakes}
+        return asdict(self)
 
 
 def clean(text: str) -> str:
@@ -96,7 +94,7 @@ def _explain(ex: Exercise, case: Case, out: Outcome, why: str, changed=None) -> 
 def _unexpected_change(ex: Exercise, out: Outcome):
     for key in sorted(out.changed):
         index = int(key)
-        if index in ex.may_change or index >= len(ex.arg_names):
+        if index >= len(ex.arg_names):
             continue
         name = ex.arg_names[index]
         message = ex.change_messages.get(index, (
@@ -109,7 +107,6 @@ def _unexpected_change(ex: Exercise, out: Outcome):
 def _short(value) -> str:
     if isinstance(value, (int, float, np.integer, np.floating)):
         return repr(value.item() if isinstance(value, np.generic) else value)
-    from minicnn.grade.spec import describe
     return describe(value)
 
 
@@ -173,9 +170,7 @@ def grade_function(ex: Exercise, report: dict | None, failure: str = "",
                       "missing")
     used = _forbidden(ex, report.get("used", []))
     if used:
-        return result(0.0, False, f"scores 0: it got its answer from {used}; the graded "
-                      "functions must do the work themselves with numpy", "forbidden",
-                      ["forbidden_library"])
+        return forbidden_result(ex, f"it got its answer from {used}")
     outcomes = [outcome_from(d) for d in report["results"]]
     if any(o.error.get("not_implemented") for o in outcomes if o.status == "raised"):
         return result(0.0, False, f"not implemented yet: replace the line "
@@ -198,6 +193,13 @@ def grade_function(ex: Exercise, report: dict | None, failure: str = "",
         lines.append("(it ran out of memory: the grader allows 2 GiB)")
     mistakes = sorted({v.mistake for _, v in named})
     return result(ex.points * n_ok / len(verdicts), False, " ".join(lines), "failed", mistakes)
+
+
+def forbidden_result(ex: Exercise, reason: str) -> Result:
+    """Zero points for a function that used forbidden code (``reason`` says which)."""
+    return Result(ex.module, ex.function, ex.number, 0.0, ex.points, False,
+                  clean(f"scores 0: {reason}; the graded functions must do the work "
+                        "themselves with numpy"), "forbidden", ["forbidden_library"])
 
 
 def _forbidden(ex: Exercise, used: list[str]) -> str:

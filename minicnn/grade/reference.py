@@ -66,10 +66,10 @@ def output_size(input_size: int, filter_size: int, stride: int = 1, padding: int
     return span // stride + 1
 
 
-def relu(x: np.ndarray, slope: float = 0.0) -> np.ndarray:
-    """max(0, x), or a leaky ReLU with ``slope`` for the negatives."""
+def relu(x: np.ndarray) -> np.ndarray:
+    """max(0, x)."""
     x = np.asarray(x)
-    return np.where(x > 0, x, slope * x)
+    return np.where(x > 0, x, 0.0 * x)
 
 
 def relu_backward(dout: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -79,10 +79,7 @@ def relu_backward(dout: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 def _windows(shape: tuple[int, ...], size: int, stride: int, ceil: bool = False):
     """(i, j, rows, cols) of every pooling window; ``ceil`` keeps windows that do not fit."""
-    h, w = shape[0], shape[1]
-    extra = stride - 1 if ceil else 0
-    out_h = max((h - size + extra) // stride + 1, 0)
-    out_w = max((w - size + extra) // stride + 1, 0)
+    out_h, out_w = pool_shape(shape[:2], size, stride, ceil)  # range() of a negative is empty
     for i in range(out_h):
         for j in range(out_w):
             yield i, j, slice(i * stride, i * stride + size), slice(j * stride, j * stride + size)
@@ -95,16 +92,12 @@ def pool_shape(shape: tuple[int, ...], size: int, stride: int, ceil: bool = Fals
 
 
 def max_pool(x: np.ndarray, size: int = 2, stride: int = 2, *, reduce=np.max,
-             ceil: bool = False, across_channels: bool = False) -> np.ndarray:
+             ceil: bool = False) -> np.ndarray:
     """Pool each channel; ``reduce=np.mean`` is average pooling."""
     x = np.asarray(x, dtype=np.float64)
     out = np.zeros(pool_shape(x.shape, size, stride, ceil))
     for i, j, rows, cols in _windows(x.shape, size, stride, ceil):
-        window = x[rows, cols]
-        if across_channels:
-            out[i, j] = reduce(window)
-        else:
-            out[i, j] = reduce(window, axis=(0, 1))
+        out[i, j] = reduce(x[rows, cols], axis=(0, 1))
     return out
 
 

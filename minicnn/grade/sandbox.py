@@ -37,7 +37,6 @@ class ModuleRun:
 
     reports: dict = field(default_factory=dict)  # function -> report from the child
     failures: dict = field(default_factory=dict)  # function -> (status, message)
-    imports: list = field(default_factory=list)  # forbidden packages it imported
 
 
 def copy_submission(folder: Path, dest: Path) -> Path:
@@ -109,6 +108,12 @@ def _exit_text(code: int | None) -> str:
     return f"it ended the Python process with exit code {code} (sys.exit or os._exit?)"
 
 
+def _out_of_time(run: ModuleRun, names: list[str]) -> None:
+    for name in names:
+        run.failures[name] = ("timeout", "not graded: the submission used up its "
+                              f"{SUBMISSION_SECONDS:.0f} s time budget")
+
+
 def run_module(folder: Path, workdir: Path, module: str, cases: dict, functions: list[str],
                deadline: float, forbidden_dirs: dict[str, str]) -> ModuleRun:
     """Run ``functions`` of ``module`` in child processes; ``cases`` are encoded inputs."""
@@ -118,9 +123,7 @@ def run_module(folder: Path, workdir: Path, module: str, cases: dict, functions:
     remaining = list(functions)
     while remaining:
         if time.monotonic() >= deadline:
-            for name in remaining:
-                run.failures[name] = ("timeout", "not graded: the submission used up its "
-                                      f"{SUBMISSION_SECONDS:.0f} s time budget")
+            _out_of_time(run, remaining)
             break
         remaining = _one_child(folder, workdir, module, cases_file, remaining, deadline,
                                forbidden_dirs, run)
@@ -173,7 +176,6 @@ def _follow(proc, lines: _Lines, module: str, remaining: list[str], deadline: fl
         for name in remaining:
             run.failures[name] = (status, message)
         return []
-    run.imports = event.get("imports", [])
     if event["event"] == "import-error":
         error = event["error"]
         text = f"{error['type']}: {error['message']}".rstrip(": ")
@@ -195,9 +197,7 @@ def _follow(proc, lines: _Lines, module: str, remaining: list[str], deadline: fl
             continue
         if event == "timeout" and time.monotonic() >= deadline:
             _kill(proc)
-            for late in todo:
-                run.failures[late] = ("timeout", "not graded: the submission used up its "
-                                      f"{SUBMISSION_SECONDS:.0f} s time budget")
+            _out_of_time(run, todo)
             return []
         if event == "timeout":
             _kill(proc)

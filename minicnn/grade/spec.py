@@ -72,7 +72,6 @@ class Exercise:
     kind: str = "array"  # "array", "int", "float", "pair" or "inplace"
     rtol: float = 1e-6
     atol: float = 1e-8
-    may_change: tuple[int, ...] = ()  # arguments the function is meant to change
     change_messages: dict = field(default_factory=dict)  # arg index -> message
     numpy_convolution_banned: bool = False
 

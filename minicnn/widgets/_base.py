@@ -39,6 +39,7 @@ class CourseWidget(widgets.VBox):
         self.html = widgets.HTML()
         self.output = widgets.Output()
         self.figure = None
+        self._drawn: dict | None = None  # the control values of the last drawing
         self.text = ""
         self.error: str | None = None
         header = [widgets.HTML(f"<b>{title}</b>")] if title else []
@@ -55,11 +56,20 @@ class CourseWidget(widgets.VBox):
         return {name: c.value for name, c in self.controls.items()}
 
     def update(self, change=None) -> None:
-        """Redraw for the controls' current values (called on every change)."""
+        """Redraw for the controls' current values (called on every change).
+
+        A change that leaves the values as last drawn is skipped: when one control moves
+        another (a slider's range shrinks and pulls its value in), both fire, but one drawing
+        shows them.
+        """
+        values = self.values
+        if change is not None and values == self._drawn:
+            return
+        self._drawn = values
         if self.figure is not None:
             plt.close(self.figure)
         try:
-            self.figure, self.text = self.draw(**self.values)
+            self.figure, self.text = self.draw(**values)
             self.error = None
         except ValueError as exc:
             self.figure, self.text, self.error = None, f"Not possible: {exc}", str(exc)

@@ -19,6 +19,7 @@ import numpy as np
 from minicnn import activations
 from minicnn.conv import convolve
 from minicnn.images import sample_photo, to_grayscale
+from minicnn.plotting import show_signed
 from minicnn.widgets._base import CourseWidget
 
 __all__ = ["ACTIVATIONS", "DERIVATIVES", "EDGE_FILTERS", "activate", "small_photo",
@@ -29,11 +30,11 @@ __all__ = ["ACTIVATIONS", "DERIVATIVES", "EDGE_FILTERS", "activate", "small_phot
 ACTIVATIONS = {"ReLU": activations.relu, "sigmoid": activations.sigmoid,
                "tanh": activations.tanh}
 
-#: Their derivatives as functions of the input x.
+#: Their derivatives as functions of the input x (the backward passes with an upstream 1).
 DERIVATIVES = {
-    "ReLU": lambda x: (np.asarray(x) > 0).astype(np.float64),
-    "sigmoid": lambda x: activations.sigmoid(x) * (1 - activations.sigmoid(x)),
-    "tanh": lambda x: 1 - np.tanh(x) ** 2,
+    "ReLU": lambda x: activations.relu_backward(1.0, x),
+    "sigmoid": lambda x: activations.sigmoid_backward(1.0, activations.sigmoid(x)),
+    "tanh": lambda x: activations.tanh_backward(1.0, activations.tanh(x)),
 }
 
 #: 3 x 3 edge filters (Sobel): each gives positive values on one side of an edge and
@@ -83,13 +84,6 @@ def edge_feature_map(image: np.ndarray, filter_name: str = "vertical edges") -> 
     return convolve(image, EDGE_FILTERS[filter_name])
 
 
-def _show_signed(ax, x: np.ndarray, title: str) -> None:
-    limit = float(np.abs(x).max()) or 1.0
-    im = ax.imshow(x, cmap="bwr", vmin=-limit, vmax=limit, interpolation="nearest")
-    ax.figure.colorbar(im, ax=ax, fraction=0.046)
-    ax.set(xticks=[], yticks=[], title=title)
-
-
 def plot_before_after(feature_map: np.ndarray, activation: str = "ReLU", bias: float = 0.0):
     """Feature map before and after ``activation(feature_map + bias)``, and the curve used.
 
@@ -100,8 +94,8 @@ def plot_before_after(feature_map: np.ndarray, activation: str = "ReLU", bias: f
     after = activate(activation, before)
     fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(11, 3.6),
                                         gridspec_kw={"width_ratios": [1, 1, 1.1]})
-    _show_signed(ax1, before, "before (feature map + bias)")
-    _show_signed(ax2, after, f"after {activation}")
+    show_signed(before, ax=ax1, title="before (feature map + bias)")
+    show_signed(after, ax=ax2, title=f"after {activation}")
     lo, hi = float(before.min()), float(before.max())
     xs = np.linspace(min(lo, -1.0), max(hi, 1.0), 200)
     ax3.plot(xs, activate(activation, xs), color="C3", lw=2, label=activation)

@@ -16,8 +16,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from minicnn import conv, images, shapes
-from minicnn.plotting import show_image, show_values
+from minicnn.plotting import show_image, show_signed, show_values
 from minicnn.widgets._base import CourseWidget
+from minicnn.widgets.activations import small_photo
 
 __all__ = ["FILTERS", "conv_step_figure", "conv_stepper", "filter_figure", "filter_chooser"]
 
@@ -168,9 +169,7 @@ def filter_figure(image, kernel, title: str = "filter"):
     fig, axes = plt.subplots(1, 3, figsize=(10, 3.6), gridspec_kw={"width_ratios": [4, 2, 4]})
     show_image(image, ax=axes[0], title="image")
     show_values(kernel, ax=axes[1], title=title, cmap="coolwarm", fmt="{:.2g}")
-    limit = float(np.abs(out).max()) or 1.0
-    show_image(out, ax=axes[2], title="feature map", cmap="bwr", vmin=-limit, vmax=limit,
-               colorbar=True)
+    show_signed(out, ax=axes[2], title="feature map")
     fig.tight_layout()
     return fig, out
 
@@ -189,7 +188,7 @@ def filter_chooser(image=None) -> CourseWidget:
         Control ``name`` (a dropdown of filter names); the text gives the map's range.
     """
     if image is None:
-        image = images.to_grayscale(images.sample_photo("grace_hopper"))[::4, ::4] / 255.0
+        image = small_photo()
     image = _two_d("image", image)
     controls = {"name": widgets.Dropdown(options=list(FILTERS), value="vertical edge "
                                          "(dark to bright)", description="filter")}

@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from minicnn.losses import softmax
+from minicnn.plotting import _axes
 from minicnn.widgets._base import CourseWidget
 
 __all__ = ["draw_dense_graph", "plot_probabilities", "softmax_explorer"]
@@ -40,9 +41,7 @@ def draw_dense_graph(weights: np.ndarray, ax=None, show_values: bool = True):
     if weights.ndim != 2 or max(weights.shape) > 26:
         raise ValueError(f"weights must have shape (D, M) with D, M <= 26, got {weights.shape}")
     d, m = weights.shape
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 0.9 * max(d, m) + 0.6))
-    fig = ax.figure
+    fig, ax = _axes(ax, figsize=(6, 0.9 * max(d, m) + 0.6))
     y_in = np.linspace(0, 1, d)[::-1]
     y_out = np.linspace(0.1, 0.9, m)[::-1] if m > 1 else np.array([0.5])
     scale = float(np.abs(weights).max()) or 1.0

@@ -25,6 +25,7 @@ from minicnn.experiments import (
     run_trial,
 )
 from minicnn.network import Sequential
+from minicnn.plotting import _axes
 from minicnn.widgets._base import CourseWidget
 
 __all__ = ["TOKENS", "ORDERS", "parse_order", "build_stack", "multiply_adds", "run_trial",
@@ -57,9 +58,7 @@ def plot_results(results: list[dict], title: str | None = None, baseline: str | 
 
 def plot_lr_curves(results: list[dict], highlight: str | None = None, ax=None):
     """Training loss per epoch of each trial; ``highlight`` (a name) drawn bold, others faint."""
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6.5, 3.4))
-    fig = ax.figure
+    fig, ax = _axes(ax, figsize=(6.5, 3.4))
     for r in results:
         loss = r["history"]["loss"]
         epochs = np.arange(1, len(loss) + 1)

@@ -12,6 +12,7 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 from matplotlib.patches import Rectangle
 
+from minicnn.plotting import _axes
 from minicnn.shapes import output_size
 from minicnn.widgets._base import CourseWidget
 
@@ -55,8 +56,7 @@ def positions_figure(input_size: int, filter_size: int, stride: int = 1, padding
     """
     n = output_size(input_size, filter_size, stride, padding)
     width = input_size + 2 * padding
-    if ax is None:
-        _, ax = plt.subplots(figsize=(max(4.0, 0.42 * width + 1), 0.38 * n + 1.0))
+    _, ax = _axes(ax, figsize=(max(4.0, 0.42 * width + 1), 0.38 * n + 1.0))
     for c in range(width):
         is_pad = c < padding or c >= padding + input_size
         ax.add_patch(Rectangle((c, 0), 1, 1, fc="0.8" if is_pad else "white", ec="black",

@@ -111,9 +111,10 @@ def prediction_browser(model, x: np.ndarray, y: np.ndarray, class_names,
                          f"{probs.shape}) must describe the same images and "
                          f"{len(class_names)} classes")
     y_pred = probs.argmax(axis=1)
+    selections = {show: _selection(show, y, y_pred) for show in SHOW_CHOICES}
 
     def draw(show: str, k: int):
-        chosen = _selection(show, y, y_pred)
+        chosen = selections[show]
         if len(chosen) == 0:
             raise ValueError(f"no test image is {show.split()[0]}: choose another menu entry")
         i = int(chosen[k % len(chosen)])
