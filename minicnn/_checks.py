@@ -15,6 +15,8 @@ class ArgumentError(TypeError, ValueError):
 def positive_int(name: str, value, *, allow_zero: bool = False) -> int:
     """Return ``value`` as an int, or raise if it is not a positive (or non-negative) integer."""
     lowest = 0 if allow_zero else 1
+    if type(value) is int and value >= lowest:  # the usual case, checked quickly
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         kind = "a non-negative" if allow_zero else "a positive"
         raise ArgumentError(f"{name} must be {kind} integer, got {value!r} "
@@ -28,6 +30,9 @@ def positive_int(name: str, value, *, allow_zero: bool = False) -> int:
 
 def array(name: str, x, ndim: int | tuple[int, ...], layout: str) -> np.ndarray:
     """Return ``x`` as a float ndarray with ``ndim`` dimensions (``layout`` names them)."""
+    if type(x) is np.ndarray and x.dtype.kind == "f" and (
+            x.ndim == ndim if isinstance(ndim, int) else x.ndim in ndim):
+        return x  # the usual case, checked quickly (a training step checks many arrays)
     if not isinstance(x, np.ndarray):
         try:
             x = np.asarray(x)

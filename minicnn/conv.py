@@ -70,6 +70,18 @@ def check_batch_args(x, w, b, stride: int, padding: int) -> tuple:
     return x, w, b, _out_hw(x.shape[1], x.shape[2], w.shape[1], w.shape[2], stride, padding)
 
 
+def check_out(name: str, out: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:
+    """``out`` unchanged when it is None or a C-contiguous array of ``shape``; else an error
+    (a result written through a copy would be lost)."""
+    if out is not None and (not isinstance(out, np.ndarray) or out.shape != tuple(shape)
+                            or not out.flags.c_contiguous or not out.flags.writeable):
+        got = f"shape {out.shape}" if isinstance(out, np.ndarray) else type(out).__name__
+        raise ValueError(f"{name} must be a writeable C-contiguous array of shape "
+                         f"{tuple(shape)} to write the result into, got {got}; leave "
+                         f"{name}=None to get a new array")
+    return out
+
+
 def pad(x: np.ndarray, padding: int) -> np.ndarray:
     """Zero-pad the height and width axes of an (N, H, W, C) batch by ``padding`` on each side."""
     if padding == 0:
@@ -210,7 +222,7 @@ def col2im(dcols: np.ndarray, padded_shape: tuple[int, ...], stride: int) -> np.
 
 
 def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride: int = 1,
-                 padding: int = 0) -> tuple[np.ndarray, tuple]:
+                 padding: int = 0, *, out: np.ndarray | None = None) -> tuple[np.ndarray, tuple]:
     """Batched convolution, the fast path.
 
     Parameters
@@ -219,6 +231,8 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stri
     w : ndarray, shape (F, kh, kw, C)
     b : ndarray, shape (F,), optional
     stride, padding : int
+    out : ndarray, shape (N, H', W', F), C-contiguous, optional
+        Where to write the output (the halves of a batch write into one array).
 
     Returns
     -------
@@ -227,13 +241,18 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stri
         What :func:`conv_backward` needs (the columns are kept, not recomputed).
     """
     x, w, b, out_hw = check_batch_args(x, w, b, stride, padding)
+    shape = (x.shape[0], *out_hw, w.shape[0])
+    out2 = check_out("out", out, shape)
     cols = patch_matrix(pad(x, padding), w.shape, stride, 1, out_hw)
-    out = multiply_patches(cols, w, b)
+    if out2 is not None:
+        out2 = out2.reshape(-1, w.shape[0])  # a view: out is C-contiguous
+    out2 = multiply_patches(cols, w, b, out2)
     cache = (x.shape, w, cols, stride, padding)
-    return out.reshape(x.shape[0], *out_hw, w.shape[0]), cache
+    return (out2.reshape(shape) if out is None else out), cache
 
 
-def conv_backward(dout: np.ndarray, cache: tuple, need_dx: bool = True
+def conv_backward(dout: np.ndarray, cache: tuple, need_dx: bool = True, *,
+                  dx_out: np.ndarray | None = None, dx_first: bool = False
                   ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """Gradients of :func:`conv_forward`.
 
@@ -245,6 +264,10 @@ def conv_backward(dout: np.ndarray, cache: tuple, need_dx: bool = True
         From :func:`conv_forward`.
     need_dx : bool
         False skips the input gradient (the first layer of a network never needs it).
+    dx_out : ndarray, shape (N, H, W, C), C-contiguous, optional
+        Where to write dx.
+    dx_first : bool
+        Compute dx before dw and db (same numbers; see :func:`minicnn._parallel.backward_halves`).
 
     Returns
     -------
@@ -254,10 +277,14 @@ def conv_backward(dout: np.ndarray, cache: tuple, need_dx: bool = True
     """
     x_shape, w, cols, stride, padding = cache
     dout = np.ascontiguousarray(dout)
+    dx_out = check_out("dx_out", dx_out, x_shape)
+    dx = None
+    if need_dx and dx_first:
+        dx = input_gradient(dout, w, x_shape, stride, padding, dx_out)
     dw, db = weight_gradients(cols, dout.reshape(-1, w.shape[0]), w)
-    if not need_dx:
-        return None, dw, db
-    return input_gradient(dout, w, x_shape, stride, padding), dw, db
+    if need_dx and not dx_first:
+        dx = input_gradient(dout, w, x_shape, stride, padding, dx_out)
+    return dx, dw, db
 
 
 # ----------------------------------------------------------------------------------------------

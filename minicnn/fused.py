@@ -27,14 +27,14 @@ import numpy as np
 
 from minicnn import _checks, _parallel
 from minicnn.columns import input_gradient, multiply_patches, patch_matrix, weight_gradients
-from minicnn.conv import check_batch_args, pad
+from minicnn.conv import check_batch_args, check_out, pad
 from minicnn.layers import Conv2D, MaxPool2D, ReLU
 from minicnn.shapes import pool_output_shape
 
 
 def conv_relu_pool_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None,
-                           stride: int = 1, padding: int = 0, size: int = 2
-                           ) -> tuple[np.ndarray, tuple]:
+                           stride: int = 1, padding: int = 0, size: int = 2, *,
+                           out: np.ndarray | None = None) -> tuple[np.ndarray, tuple]:
     """``max_pool(relu(conv(x, w) + b), size, stride=size)`` for a batch, in one pass.
 
     Parameters
@@ -46,6 +46,8 @@ def conv_relu_pool_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = 
         Of the convolution.
     size : int
         Pooling window and stride (non-overlapping windows).
+    out : ndarray, shape (N, H'', W'', F), C-contiguous, optional
+        Where to write the output (the halves of a batch write into one array).
 
     Returns
     -------
@@ -55,15 +57,17 @@ def conv_relu_pool_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = 
     x, w, b, (out_h, out_w) = check_batch_args(x, w, b, stride, padding)
     size = _checks.positive_int("size", size)
     pool_h, pool_w, _ = pool_output_shape((out_h, out_w, w.shape[0]), size, size)
+    check_out("out", out, (x.shape[0], pool_h, pool_w, w.shape[0]))
     xp = pad(x, padding)
     cols = patch_matrix(xp, w.shape, stride, size, (pool_h, pool_w))
     blocks = multiply_patches(cols, w, b).reshape(size * size, x.shape[0], pool_h, pool_w, -1)
     pooled, where = _max_of_blocks(blocks)
-    out = np.maximum(pooled, 0)
+    out = np.maximum(pooled, 0, out=out)
     return out, (x.shape, w, cols, where, pooled, stride, padding, size)
 
 
-def conv_relu_pool_backward(dout: np.ndarray, cache: tuple, need_dx: bool = True
+def conv_relu_pool_backward(dout: np.ndarray, cache: tuple, need_dx: bool = True, *,
+                            dx_out: np.ndarray | None = None, dx_first: bool = False
                             ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """Gradients of :func:`conv_relu_pool_forward`.
 
@@ -75,6 +79,10 @@ def conv_relu_pool_backward(dout: np.ndarray, cache: tuple, need_dx: bool = True
     dout : ndarray, shape (N, H'', W'', F)
     need_dx : bool
         False skips the input gradient (the first layer of a network never needs it).
+    dx_out : ndarray, shape (N, H, W, C), C-contiguous, optional
+        Where to write dx.
+    dx_first : bool
+        Compute dx before dw and db (same numbers; see :func:`minicnn._parallel.backward_halves`).
 
     Returns
     -------
@@ -83,17 +91,27 @@ def conv_relu_pool_backward(dout: np.ndarray, cache: tuple, need_dx: bool = True
     db : ndarray, shape (F,)
     """
     x_shape, w, cols, where, pooled, stride, padding, size = cache
+    dx_out = check_out("dx_out", dx_out, x_shape)
     dblocks = _route_to_maxima(dout, where, pooled, size * size)
-    d2 = dblocks.reshape(-1, w.shape[0])
-    dw, db = weight_gradients(cols, d2, w)
-    if not need_dx:
-        return None, dw, db
+    dx = None
+    if need_dx and dx_first:
+        dx = _block_input_gradient(dblocks, cache, dx_out)
+    dw, db = weight_gradients(cols, dblocks.reshape(-1, w.shape[0]), w)
+    if need_dx and not dx_first:
+        dx = _block_input_gradient(dblocks, cache, dx_out)
+    return dx, dw, db
+
+
+def _block_input_gradient(dblocks: np.ndarray, cache: tuple, dx_out: np.ndarray | None
+                          ) -> np.ndarray:
+    """dx (N, H, W, C) from the conv outputs' gradient in block order (see
+    :func:`minicnn.columns.patch_matrix`): back to the convolution's own (row, column) order,
+    then the usual input gradient."""
+    x_shape, w, _, _, pooled, stride, padding, size = cache
     n, pool_h, pool_w, n_filters = pooled.shape
-    # Back to the convolution's own (row, column) order, then the usual input gradient.
     dconv = dblocks.reshape(size, size, n, pool_h, pool_w, n_filters).transpose(2, 3, 0, 4, 1, 5)
     dconv = np.ascontiguousarray(dconv).reshape(n, size * pool_h, size * pool_w, n_filters)
-    dx = input_gradient(dconv, w, x_shape, stride, padding)
-    return dx, dw, db
+    return input_gradient(dconv, w, x_shape, stride, padding, dx_out)
 
 
 def _max_of_blocks(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -162,9 +180,13 @@ class ConvReLUPool:
         conv, _, pool = self.layers
         x = conv.check_input(x)
         self._cache = conv._cache = None  # free the last batch's columns first
+        w = conv.params["w"]
+        pooled_shape = pool_output_shape((*conv.conv_hw(x), w.shape[0]), pool.size, pool.size)
+        out = np.empty((len(x), *pooled_shape), np.result_type(x, w))
         out, self._cache = _parallel.forward_halves(
-            conv_relu_pool_forward, x, conv.params["w"], conv.params["b"], conv.stride,
-            conv.padding, pool.size)
+            conv_relu_pool_forward, x, w, conv.params["b"], conv.stride, conv.padding,
+            pool.size, out=out)
+        self._x_shape, self._out_dtype = x.shape, out.dtype
         return out
 
     def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
@@ -172,8 +194,11 @@ class ConvReLUPool:
         if self._cache is None:
             raise RuntimeError("call forward before backward")
         conv = self.layers[0]
+        dout = np.asarray(dout)
+        dx = (np.empty(self._x_shape, np.result_type(dout, self._out_dtype, conv.params["w"]))
+              if need_dx else None)
         dx, conv.grads["w"], conv.grads["b"] = _parallel.backward_halves(
-            conv_relu_pool_backward, dout, self._cache, need_dx)
+            conv_relu_pool_backward, dout, self._cache, need_dx, dx)
         return dx
 
 

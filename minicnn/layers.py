@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from minicnn import _checks, _parallel, activations, pooling
-from minicnn.conv import conv_backward, conv_forward
+from minicnn.conv import check_batch_args, conv_backward, conv_forward
 from minicnn.losses import softmax_cross_entropy
 from minicnn.shapes import conv_output_shape, pool_output_shape
 
@@ -97,21 +97,33 @@ class Conv2D(Layer):
                              f"in_channels={x.shape[3]} or check the layer before")
         return x
 
+    def conv_hw(self, x: np.ndarray) -> tuple[int, int]:
+        """(H', W') of the convolution's output for the checked batch ``x``; an error if the
+        filter does not fit or the stride does not tile ``x``."""
+        return check_batch_args(x, self.params["w"], self.params["b"], self.stride,
+                                self.padding)[3]
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x : (N, H, W, in_channels) -> (N, H', W', out_channels)."""
         x = self.check_input(x)
         self._cache = None  # free the last batch's columns before making this batch's
+        w = self.params["w"]
+        out = np.empty((len(x), *self.conv_hw(x), self.out_channels), np.result_type(x, w))
         # The two halves of the batch run at once, one per core (see minicnn._parallel).
         out, self._cache = _parallel.forward_halves(
-            conv_forward, x, self.params["w"], self.params["b"], self.stride, self.padding)
+            conv_forward, x, w, self.params["b"], self.stride, self.padding, out=out)
+        self._x_shape = x.shape
         return out
 
     def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
         """dout : (N, H', W', out_channels) -> dx : (N, H, W, in_channels), or None."""
         if self._cache is None:
             raise RuntimeError("call forward before backward")
+        dout = np.asarray(dout)
+        dx = (np.empty(self._x_shape, np.result_type(dout, self.params["w"])) if need_dx
+              else None)
         dx, self.grads["w"], self.grads["b"] = _parallel.backward_halves(
-            conv_backward, dout, self._cache, need_dx)
+            conv_backward, dout, self._cache, need_dx, dx)
         return dx
 
     def output_shape(self, input_shape):

@@ -132,15 +132,6 @@ def test_float32_fast_path_matches_float64():
 
 
 @pytest.mark.ch02
-def test_column_sums_equal_numpy_sum():
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((1000, 7))
-    np.testing.assert_allclose(columns.column_sums(a), a.sum(axis=0), **TOL)
-    ints = rng.integers(-5, 5, (50, 3))
-    np.testing.assert_array_equal(columns.column_sums(ints), ints.sum(axis=0))
-
-
-@pytest.mark.ch02
 def test_conv2d_layer_gradients_follow_the_latest_batch():
     """Conv2D drops the previous batch's cache before the next forward; backward must use the
     new batch."""
@@ -233,3 +224,51 @@ def test_tall_product_in_blocks_equals_one_product(rows, monkeypatch):
     # a transposed view (the one-channel column layout) works the same
     a_t = np.ascontiguousarray(a.T)
     np.testing.assert_allclose(columns.tall_product(a_t.T, b), a.T @ b, **TOL)
+
+
+# ----------------------------------------------------------------------------------------------
+# Writing into a given array (the halves of a batch share one output) and the order of the two
+# backward products change nothing but where the numbers go.
+# ----------------------------------------------------------------------------------------------
+
+@pytest.mark.ch02
+@pytest.mark.parametrize("channels", [1, 3])  # the one-channel layout and one patch per row
+@pytest.mark.parametrize("stride", [1, 2])
+def test_out_and_dx_out_hold_the_same_numbers(channels, stride):
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((3, 7, 7, channels))
+    w, b = rng.standard_normal((4, 3, 3, channels)), rng.standard_normal(4)
+    expected, cache = conv.conv_forward(x, w, b, stride, 1)
+    out = np.full(expected.shape, np.nan)
+    got, cache2 = conv.conv_forward(x, w, b, stride, 1, out=out)
+    assert got is out
+    np.testing.assert_array_equal(out, expected)
+    dout = rng.standard_normal(out.shape)
+    dx, dw, db = conv.conv_backward(dout, cache)
+    for dx_first in (False, True):
+        dx_out = np.full(x.shape, np.nan)
+        got = conv.conv_backward(dout, cache2, dx_out=dx_out, dx_first=dx_first)
+        assert got[0] is dx_out
+        for a, ref in zip(got, (dx, dw, db), strict=True):
+            np.testing.assert_array_equal(a, ref)
+    none_dx, dw2, _ = conv.conv_backward(dout, cache2, need_dx=False, dx_first=True)
+    assert none_dx is None
+    np.testing.assert_array_equal(dw2, dw)
+
+
+@pytest.mark.ch02
+@pytest.mark.parametrize("bad, why", [
+    (np.zeros((2, 5, 5, 3)), r"shape \(2, 5, 5, 3\)"),
+    (np.zeros((2, 5, 5, 8))[..., ::2], "shape"),  # right shape, not contiguous
+    ([[0.0]], "list"),
+])
+def test_a_wrong_out_array_is_refused(bad, why):
+    x, w = np.ones((2, 5, 5, 1)), np.ones((4, 3, 3, 1))
+    with pytest.raises(ValueError, match=rf"out must be a writeable C-contiguous array of shape "
+                                         rf"\(2, 5, 5, 4\).*got {why}.*out=None"):
+        conv.conv_forward(x, w, None, 1, 1, out=bad)
+    _, cache = conv.conv_forward(x, w, None, 1, 1)
+    read_only = np.zeros(x.shape)
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="dx_out must be a writeable"):
+        conv.conv_backward(np.ones((2, 5, 5, 4)), cache, dx_out=read_only)

@@ -268,11 +268,13 @@ def test_threads_give_the_same_numbers_as_one_thread(n, monkeypatch):
 def test_split_batch_equals_whole_batch():
     rng = np.random.default_rng(6)
     x, w, b = rng.standard_normal((40, 7, 7, 3)), rng.standard_normal((4, 3, 3, 3)), np.ones(4)
-    out, caches = _parallel.forward_halves(conv_forward, x, w, b, 1, 1)
+    out, caches = _parallel.forward_halves(conv_forward, x, w, b, 1, 1,
+                                           out=np.full((40, 7, 7, 4), np.nan))
     whole, cache = conv_forward(x, w, b, 1, 1)
     np.testing.assert_allclose(out, whole, **TOL)
     dout = rng.standard_normal(out.shape)
-    for a, ref in zip(_parallel.backward_halves(conv_backward, dout, caches, True),
+    for a, ref in zip(_parallel.backward_halves(conv_backward, dout, caches, True,
+                                                np.full(x.shape, np.nan)),
                       conv_backward(dout, cache, True), strict=True):
         np.testing.assert_allclose(a, ref, **TOL)
 
@@ -332,3 +334,41 @@ def test_a_forked_child_makes_its_own_threads():
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(1) as pool:
         assert pool.apply_async(_train_one_step).get(timeout=60) == expected
+
+
+@pytest.mark.ch07
+def test_fused_out_dx_out_and_dx_first_change_no_number():
+    rng = np.random.default_rng(12)
+    x, w, b = rng.standard_normal((3, 8, 8, 2)), rng.standard_normal((5, 3, 3, 2)), np.ones(5)
+    expected, cache = fused.conv_relu_pool_forward(x, w, b, 1, 1, 2)
+    out = np.full(expected.shape, np.nan)
+    got, cache2 = fused.conv_relu_pool_forward(x, w, b, 1, 1, 2, out=out)
+    assert got is out
+    np.testing.assert_array_equal(out, expected)
+    dout = rng.standard_normal(out.shape)
+    reference = fused.conv_relu_pool_backward(dout, cache)
+    dx_out = np.full(x.shape, np.nan)
+    got = fused.conv_relu_pool_backward(dout, cache2, dx_out=dx_out, dx_first=True)
+    assert got[0] is dx_out
+    for a, ref in zip(got, reference, strict=True):
+        np.testing.assert_array_equal(a, ref)
+    with pytest.raises(ValueError, match=r"out must be .* shape \(3, 4, 4, 5\)"):
+        fused.conv_relu_pool_forward(x, w, b, 1, 1, 2, out=np.zeros((3, 8, 8, 5)))
+
+
+@pytest.mark.ch07
+def test_the_worker_reports_results_errors_and_timeouts():
+    worker = _parallel._Worker()
+    assert worker.submit(lambda a, b: a * b, 6, 7).result(timeout=10) == 42
+    failed = worker.submit(lambda: 1 / 0)
+    for _ in range(2):  # asked twice, raised twice
+        with pytest.raises(ZeroDivisionError):
+            failed.result(timeout=10)
+    release = threading.Event()
+    slow = worker.submit(release.wait, 10)
+    with pytest.raises(TimeoutError, match="did not finish within 0.05 s"):
+        slow.result(timeout=0.05)
+    assert not slow.done()
+    release.set()
+    assert slow.result(timeout=10) is True and slow.done()
+    assert worker.thread.name == _parallel.WORKER_NAME and worker.thread.daemon
