@@ -191,10 +191,11 @@ def forward_halves(forward, x, *args, out: np.ndarray) -> tuple:
     return out, (parts, [cache for _, cache in results])
 
 
-def backward_halves(backward, dout, caches, need_dx: bool, dx: np.ndarray | None) -> tuple:
+def backward_halves(backward, dout, caches, need_dx: bool, dx_dtype=None) -> tuple:
     """``backward(dout_half, cache, need_dx, dx_out=dx_half, dx_first=...) -> (dx_half, dw,
-    db)`` on each half, each writing its part of ``dx`` (N, ...; None when ``need_dx`` is
-    False); the halves' ``dw`` and ``db`` are added. Returns ``(dx, dw, db)``.
+    db)`` on each half, each writing its part of one ``dx`` of ``dx_dtype`` (made here: each
+    half's cache starts with that half's input shape); the halves' ``dw`` and ``db`` are added.
+    Returns ``(dx, dw, db)``, dx None when ``need_dx`` is False.
 
     The second half computes dx first and dw second, the first half the other way round. The
     input gradient is many numpy calls and the weight gradient a few long ones; every call ends
@@ -203,12 +204,16 @@ def backward_halves(backward, dout, caches, need_dx: bool, dx: np.ndarray | None
     8 -> 16 layer, forward and backward (Intel Xeon VM, 2 cores).
     """
     parts, cache_list = caches
+    dx = None
+    if need_dx:
+        first_shape = cache_list[0][0]
+        dx = np.empty((sum(c[0][0] for c in cache_list), *first_shape[1:]), dx_dtype)
     results = run([lambda s=s, c=c, k=k: backward(dout[s], c, need_dx, dx_first=k == 1,
                                                   dx_out=None if dx is None else dx[s])
                    for k, (s, c) in enumerate(zip(parts, cache_list, strict=True))])
     _, dws, dbs = zip(*results, strict=True)
     dw, db = sum(dws[1:], dws[0]), sum(dbs[1:], dbs[0])  # first half + second half
-    return (dx if need_dx else None), dw, db
+    return dx, dw, db
 
 
 def status() -> tuple[bool, str]:

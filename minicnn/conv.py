@@ -70,16 +70,15 @@ def check_batch_args(x, w, b, stride: int, padding: int) -> tuple:
     return x, w, b, _out_hw(x.shape[1], x.shape[2], w.shape[1], w.shape[2], stride, padding)
 
 
-def check_out(name: str, out: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:
-    """``out`` unchanged when it is None or a C-contiguous array of ``shape``; else an error
-    (a result written through a copy would be lost)."""
+def check_out(name: str, out: np.ndarray | None, shape: tuple[int, ...]) -> None:
+    """Nothing when ``out`` is None or a writeable C-contiguous array of ``shape``; else an
+    error (a result written through a copy would be lost)."""
     if out is not None and (not isinstance(out, np.ndarray) or out.shape != tuple(shape)
                             or not out.flags.c_contiguous or not out.flags.writeable):
         got = f"shape {out.shape}" if isinstance(out, np.ndarray) else type(out).__name__
         raise ValueError(f"{name} must be a writeable C-contiguous array of shape "
                          f"{tuple(shape)} to write the result into, got {got}; leave "
                          f"{name}=None to get a new array")
-    return out
 
 
 def pad(x: np.ndarray, padding: int) -> np.ndarray:
@@ -242,13 +241,12 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stri
     """
     x, w, b, out_hw = check_batch_args(x, w, b, stride, padding)
     shape = (x.shape[0], *out_hw, w.shape[0])
-    out2 = check_out("out", out, shape)
+    check_out("out", out, shape)
     cols = patch_matrix(pad(x, padding), w.shape, stride, 1, out_hw)
-    if out2 is not None:
-        out2 = out2.reshape(-1, w.shape[0])  # a view: out is C-contiguous
-    out2 = multiply_patches(cols, w, b, out2)
+    rows = None if out is None else out.reshape(-1, w.shape[0])  # a view: out is C-contiguous
+    rows = multiply_patches(cols, w, b, rows)
     cache = (x.shape, w, cols, stride, padding)
-    return (out2.reshape(shape) if out is None else out), cache
+    return (rows.reshape(shape) if out is None else out), cache
 
 
 def conv_backward(dout: np.ndarray, cache: tuple, need_dx: bool = True, *,
@@ -277,14 +275,20 @@ def conv_backward(dout: np.ndarray, cache: tuple, need_dx: bool = True, *,
     """
     x_shape, w, cols, stride, padding = cache
     dout = np.ascontiguousarray(dout)
-    dx_out = check_out("dx_out", dx_out, x_shape)
-    dx = None
-    if need_dx and dx_first:
-        dx = input_gradient(dout, w, x_shape, stride, padding, dx_out)
-    dw, db = weight_gradients(cols, dout.reshape(-1, w.shape[0]), w)
-    if need_dx and not dx_first:
-        dx = input_gradient(dout, w, x_shape, stride, padding, dx_out)
-    return dx, dw, db
+    check_out("dx_out", dx_out, x_shape)
+    return gradients_in_order(
+        lambda: input_gradient(dout, w, x_shape, stride, padding, dx_out) if need_dx else None,
+        lambda: weight_gradients(cols, dout.reshape(-1, w.shape[0]), w), dx_first)
+
+
+def gradients_in_order(input_grad, weight_grads, dx_first: bool) -> tuple:
+    """``(dx, dw, db)`` from ``input_grad() -> dx`` and ``weight_grads() -> (dw, db)``, called
+    in the order ``dx_first`` asks for (the numbers are the same either way)."""
+    if dx_first:
+        dx = input_grad()
+        return (dx, *weight_grads())
+    dw, db = weight_grads()
+    return input_grad(), dw, db
 
 
 # ----------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import numpy as np
 
 from minicnn import _checks, _parallel
 from minicnn.columns import input_gradient, multiply_patches, patch_matrix, weight_gradients
-from minicnn.conv import check_batch_args, check_out, pad
+from minicnn.conv import check_batch_args, check_out, gradients_in_order, pad
 from minicnn.layers import Conv2D, MaxPool2D, ReLU
 from minicnn.shapes import pool_output_shape
 
@@ -91,15 +91,11 @@ def conv_relu_pool_backward(dout: np.ndarray, cache: tuple, need_dx: bool = True
     db : ndarray, shape (F,)
     """
     x_shape, w, cols, where, pooled, stride, padding, size = cache
-    dx_out = check_out("dx_out", dx_out, x_shape)
+    check_out("dx_out", dx_out, x_shape)
     dblocks = _route_to_maxima(dout, where, pooled, size * size)
-    dx = None
-    if need_dx and dx_first:
-        dx = _block_input_gradient(dblocks, cache, dx_out)
-    dw, db = weight_gradients(cols, dblocks.reshape(-1, w.shape[0]), w)
-    if need_dx and not dx_first:
-        dx = _block_input_gradient(dblocks, cache, dx_out)
-    return dx, dw, db
+    return gradients_in_order(
+        lambda: _block_input_gradient(dblocks, cache, dx_out) if need_dx else None,
+        lambda: weight_gradients(cols, dblocks.reshape(-1, w.shape[0]), w), dx_first)
 
 
 def _block_input_gradient(dblocks: np.ndarray, cache: tuple, dx_out: np.ndarray | None
@@ -186,7 +182,7 @@ class ConvReLUPool:
         out, self._cache = _parallel.forward_halves(
             conv_relu_pool_forward, x, w, conv.params["b"], conv.stride, conv.padding,
             pool.size, out=out)
-        self._x_shape, self._out_dtype = x.shape, out.dtype
+        self._out_dtype = out.dtype
         return out
 
     def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
@@ -195,10 +191,9 @@ class ConvReLUPool:
             raise RuntimeError("call forward before backward")
         conv = self.layers[0]
         dout = np.asarray(dout)
-        dx = (np.empty(self._x_shape, np.result_type(dout, self._out_dtype, conv.params["w"]))
-              if need_dx else None)
+        dx_dtype = np.result_type(dout, self._out_dtype, conv.params["w"])
         dx, conv.grads["w"], conv.grads["b"] = _parallel.backward_halves(
-            conv_relu_pool_backward, dout, self._cache, need_dx, dx)
+            conv_relu_pool_backward, dout, self._cache, need_dx, dx_dtype)
         return dx
 
 

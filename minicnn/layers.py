@@ -112,7 +112,6 @@ class Conv2D(Layer):
         # The two halves of the batch run at once, one per core (see minicnn._parallel).
         out, self._cache = _parallel.forward_halves(
             conv_forward, x, w, self.params["b"], self.stride, self.padding, out=out)
-        self._x_shape = x.shape
         return out
 
     def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
@@ -120,10 +119,8 @@ class Conv2D(Layer):
         if self._cache is None:
             raise RuntimeError("call forward before backward")
         dout = np.asarray(dout)
-        dx = (np.empty(self._x_shape, np.result_type(dout, self.params["w"])) if need_dx
-              else None)
         dx, self.grads["w"], self.grads["b"] = _parallel.backward_halves(
-            conv_backward, dout, self._cache, need_dx, dx)
+            conv_backward, dout, self._cache, need_dx, np.result_type(dout, self.params["w"]))
         return dx
 
     def output_shape(self, input_shape):
