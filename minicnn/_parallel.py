@@ -180,14 +180,17 @@ def run(tasks) -> list:
     return [first, done]
 
 
-def forward_halves(forward, x, *args, out: np.ndarray) -> tuple:
-    """``forward(x_half, *args, out=out_half) -> (out_half, cache)`` on each half of ``x``
-    (N, ...), each writing its part of ``out`` (N, ...), so no joining copy is needed.
+def forward_halves(forward, x, *args, out: np.ndarray, scratch) -> tuple:
+    """``forward(x_half, *args, out=out_half, scratch=scratch_half) -> (out_half, cache)`` on
+    each half of ``x`` (N, ...), each writing its part of ``out`` (N, ...), so no joining copy
+    is needed, and each working in its own of the two ``scratch`` objects (see
+    :class:`minicnn.columns.Scratch`).
 
     Returns ``out`` and the halves' caches, for :func:`backward_halves`.
     """
     parts = halves(len(x))
-    results = run([lambda s=s: forward(x[s], *args, out=out[s]) for s in parts])
+    results = run([lambda k=k, s=s: forward(x[s], *args, out=out[s], scratch=scratch[k])
+                   for k, s in enumerate(parts)])
     return out, (parts, [cache for _, cache in results])
 
 

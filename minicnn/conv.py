@@ -22,7 +22,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from minicnn import _checks
-from minicnn.columns import input_gradient, multiply_patches, patch_matrix, weight_gradients
+from minicnn.columns import Scratch, multiply_patches, weight_gradients
 from minicnn.shapes import output_size
 
 
@@ -188,7 +188,7 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: int, out_h: int, out_w: int)
     Notes
     -----
     This is the layout to read and to test against. :func:`conv_forward` copies the same
-    patches with :func:`minicnn.columns.patch_matrix`, which picks the layout that copies
+    patches with :meth:`minicnn.columns.Scratch.patch_matrix`, which picks the layout that copies
     fastest (with one channel, one patch offset per row) and also serves the fused
     conv-ReLU-pool step.
     """
@@ -221,7 +221,8 @@ def col2im(dcols: np.ndarray, padded_shape: tuple[int, ...], stride: int) -> np.
 
 
 def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride: int = 1,
-                 padding: int = 0, *, out: np.ndarray | None = None) -> tuple[np.ndarray, tuple]:
+                 padding: int = 0, *, out: np.ndarray | None = None,
+                 scratch: Scratch | None = None) -> tuple[np.ndarray, tuple]:
     """Batched convolution, the fast path.
 
     Parameters
@@ -232,6 +233,9 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stri
     stride, padding : int
     out : ndarray, shape (N, H', W', F), C-contiguous, optional
         Where to write the output (the halves of a batch write into one array).
+    scratch : minicnn.columns.Scratch, optional
+        Arrays to work in, kept from one call to the next (a layer passes its own); new ones
+        when not given. The cache is then good until the next call with the same ``scratch``.
 
     Returns
     -------
@@ -242,11 +246,23 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stri
     x, w, b, out_hw = check_batch_args(x, w, b, stride, padding)
     shape = (x.shape[0], *out_hw, w.shape[0])
     check_out("out", out, shape)
-    cols = patch_matrix(pad(x, padding), w.shape, stride, 1, out_hw)
+    scratch = check_scratch(scratch)
+    cols = scratch.patch_matrix(x, w.shape, stride, padding, 1, out_hw)
     rows = None if out is None else out.reshape(-1, w.shape[0])  # a view: out is C-contiguous
     rows = multiply_patches(cols, w, b, rows)
-    cache = (x.shape, w, cols, stride, padding)
+    cache = (x.shape, w, cols, stride, padding, scratch, scratch.forwards)
     return (rows.reshape(shape) if out is None else out), cache
+
+
+def check_scratch(scratch) -> Scratch:
+    """``scratch``, or a new :class:`~minicnn.columns.Scratch` when it is None; an error for
+    anything else."""
+    if scratch is None:
+        return Scratch()
+    if not isinstance(scratch, Scratch):
+        raise TypeError(f"scratch must be a minicnn.columns.Scratch or None, got "
+                        f"{type(scratch).__name__}; leave scratch=None to use new arrays")
+    return scratch
 
 
 def conv_backward(dout: np.ndarray, cache: tuple, need_dx: bool = True, *,
@@ -273,11 +289,13 @@ def conv_backward(dout: np.ndarray, cache: tuple, need_dx: bool = True, *,
     dw : ndarray, shape (F, kh, kw, C)
     db : ndarray, shape (F,)
     """
-    x_shape, w, cols, stride, padding = cache
+    x_shape, w, cols, stride, padding, scratch, forwards = cache
+    scratch.check_current(forwards)
     dout = np.ascontiguousarray(dout)
     check_out("dx_out", dx_out, x_shape)
     return gradients_in_order(
-        lambda: input_gradient(dout, w, x_shape, stride, padding, dx_out) if need_dx else None,
+        lambda: (scratch.input_gradient(dout, w, x_shape, stride, padding, dx_out)
+                 if need_dx else None),
         lambda: weight_gradients(cols, dout.reshape(-1, w.shape[0]), w), dx_first)
 
 

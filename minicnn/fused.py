@@ -26,15 +26,16 @@ from __future__ import annotations
 import numpy as np
 
 from minicnn import _checks, _parallel
-from minicnn.columns import input_gradient, multiply_patches, patch_matrix, weight_gradients
-from minicnn.conv import check_batch_args, check_out, gradients_in_order, pad
+from minicnn.columns import Scratch, multiply_patches, weight_gradients
+from minicnn.conv import check_batch_args, check_out, check_scratch, gradients_in_order
 from minicnn.layers import Conv2D, MaxPool2D, ReLU
 from minicnn.shapes import pool_output_shape
 
 
 def conv_relu_pool_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None,
                            stride: int = 1, padding: int = 0, size: int = 2, *,
-                           out: np.ndarray | None = None) -> tuple[np.ndarray, tuple]:
+                           out: np.ndarray | None = None, scratch: Scratch | None = None
+                           ) -> tuple[np.ndarray, tuple]:
     """``max_pool(relu(conv(x, w) + b), size, stride=size)`` for a batch, in one pass.
 
     Parameters
@@ -48,6 +49,8 @@ def conv_relu_pool_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = 
         Pooling window and stride (non-overlapping windows).
     out : ndarray, shape (N, H'', W'', F), C-contiguous, optional
         Where to write the output (the halves of a batch write into one array).
+    scratch : minicnn.columns.Scratch, optional
+        Arrays to work in, kept from one call to the next (see :func:`minicnn.conv.conv_forward`).
 
     Returns
     -------
@@ -58,12 +61,13 @@ def conv_relu_pool_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = 
     size = _checks.positive_int("size", size)
     pool_h, pool_w, _ = pool_output_shape((out_h, out_w, w.shape[0]), size, size)
     check_out("out", out, (x.shape[0], pool_h, pool_w, w.shape[0]))
-    xp = pad(x, padding)
-    cols = patch_matrix(xp, w.shape, stride, size, (pool_h, pool_w))
+    scratch = check_scratch(scratch)
+    cols = scratch.patch_matrix(x, w.shape, stride, padding, size, (pool_h, pool_w))
     blocks = multiply_patches(cols, w, b).reshape(size * size, x.shape[0], pool_h, pool_w, -1)
     pooled, where = _max_of_blocks(blocks)
     out = np.maximum(pooled, 0, out=out)
-    return out, (x.shape, w, cols, where, pooled, stride, padding, size)
+    return out, (x.shape, w, cols, where, pooled, stride, padding, size, scratch,
+                 scratch.forwards)
 
 
 def conv_relu_pool_backward(dout: np.ndarray, cache: tuple, need_dx: bool = True, *,
@@ -90,7 +94,8 @@ def conv_relu_pool_backward(dout: np.ndarray, cache: tuple, need_dx: bool = True
     dw : ndarray, shape (F, kh, kw, C)
     db : ndarray, shape (F,)
     """
-    x_shape, w, cols, where, pooled, stride, padding, size = cache
+    x_shape, w, cols, where, pooled, stride, padding, size, scratch, forwards = cache
+    scratch.check_current(forwards)
     check_out("dx_out", dx_out, x_shape)
     dblocks = _route_to_maxima(dout, where, pooled, size * size)
     return gradients_in_order(
@@ -103,11 +108,11 @@ def _block_input_gradient(dblocks: np.ndarray, cache: tuple, dx_out: np.ndarray 
     """dx (N, H, W, C) from the conv outputs' gradient in block order (see
     :func:`minicnn.columns.patch_matrix`): back to the convolution's own (row, column) order,
     then the usual input gradient."""
-    x_shape, w, _, _, pooled, stride, padding, size = cache
+    x_shape, w, _, _, pooled, stride, padding, size, scratch, _ = cache
     n, pool_h, pool_w, n_filters = pooled.shape
     dconv = dblocks.reshape(size, size, n, pool_h, pool_w, n_filters).transpose(2, 3, 0, 4, 1, 5)
     dconv = np.ascontiguousarray(dconv).reshape(n, size * pool_h, size * pool_w, n_filters)
-    return input_gradient(dconv, w, x_shape, stride, padding, dx_out)
+    return scratch.input_gradient(dconv, w, x_shape, stride, padding, dx_out)
 
 
 def _max_of_blocks(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -175,13 +180,13 @@ class ConvReLUPool:
         """x : (N, H, W, C) -> (N, H'', W'', F)."""
         conv, _, pool = self.layers
         x = conv.check_input(x)
-        self._cache = conv._cache = None  # free the last batch's columns first
+        self._cache = conv._cache = None  # both caches' columns are about to be overwritten
         w = conv.params["w"]
         pooled_shape = pool_output_shape((*conv.conv_hw(x), w.shape[0]), pool.size, pool.size)
         out = np.empty((len(x), *pooled_shape), np.result_type(x, w))
         out, self._cache = _parallel.forward_halves(
             conv_relu_pool_forward, x, w, conv.params["b"], conv.stride, conv.padding,
-            pool.size, out=out)
+            pool.size, out=out, scratch=conv.scratch)
         self._out_dtype = out.dtype
         return out
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from minicnn import _checks, _parallel, activations, pooling
+from minicnn.columns import Scratch
 from minicnn.conv import check_batch_args, conv_backward, conv_forward
 from minicnn.losses import softmax_cross_entropy
 from minicnn.shapes import conv_output_shape, pool_output_shape
@@ -87,6 +88,8 @@ class Conv2D(Layer):
                        "b": np.zeros(self.out_channels, dtype=dtype)}
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
         self._cache = None
+        #: Arrays the convolution works in, one set per half batch, kept between batches.
+        self.scratch = (Scratch(), Scratch())
 
     def check_input(self, x) -> np.ndarray:
         """``x`` as an array, or an error if it is not an (N, H, W, in_channels) batch."""
@@ -106,12 +109,13 @@ class Conv2D(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x : (N, H, W, in_channels) -> (N, H', W', out_channels)."""
         x = self.check_input(x)
-        self._cache = None  # free the last batch's columns before making this batch's
+        self._cache = None  # the last batch's cache: its columns are about to be overwritten
         w = self.params["w"]
         out = np.empty((len(x), *self.conv_hw(x), self.out_channels), np.result_type(x, w))
         # The two halves of the batch run at once, one per core (see minicnn._parallel).
         out, self._cache = _parallel.forward_halves(
-            conv_forward, x, w, self.params["b"], self.stride, self.padding, out=out)
+            conv_forward, x, w, self.params["b"], self.stride, self.padding, out=out,
+            scratch=self.scratch)
         return out
 
     def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:

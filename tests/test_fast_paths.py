@@ -272,3 +272,70 @@ def test_a_wrong_out_array_is_refused(bad, why):
     read_only.flags.writeable = False
     with pytest.raises(ValueError, match="dx_out must be a writeable"):
         conv.conv_backward(np.ones((2, 5, 5, 4)), cache, dx_out=read_only)
+
+
+# ----------------------------------------------------------------------------------------------
+# Scratch arrays kept from one batch to the next: the same numbers as new arrays, whatever the
+# batches before; a stale cache is refused; copies start empty.
+# ----------------------------------------------------------------------------------------------
+
+@pytest.mark.ch02
+@settings(max_examples=40, deadline=None)
+@given(conv_cases(), st.integers(0, 2**32 - 1))
+def test_a_reused_scratch_gives_the_numbers_of_new_arrays(case, seed):
+    x, w, b, stride, padding = case
+    rng = np.random.default_rng(seed)
+    scratch = columns.Scratch()
+    # A batch of another shape and dtype first, then two batches of this shape: the arrays are
+    # made again, then reused (with other numbers in them).
+    other = rng.standard_normal((x.shape[0] + 1, *x.shape[1:])).astype(np.float32)
+    conv.conv_forward(other, w.astype(np.float32), None, stride, padding, scratch=scratch)
+    for batch in (rng.standard_normal(x.shape), x):
+        out, cache = conv.conv_forward(batch, w, b, stride, padding, scratch=scratch)
+        ref_out, ref_cache = conv.conv_forward(batch, w, b, stride, padding)
+        np.testing.assert_array_equal(out, ref_out)
+        dout = rng.standard_normal(out.shape)
+        grads = conv.conv_backward(dout, cache)
+        for got, ref in zip(grads, conv.conv_backward(dout, ref_cache), strict=True):
+            np.testing.assert_array_equal(got, ref)
+    loops = np.stack([conv.conv2d_loop(image, w, stride, padding, b) for image in x])
+    np.testing.assert_allclose(out, loops, **TOL)
+    for got, ref in zip(grads, conv.conv_backward_loop(dout, x, w, stride, padding), strict=True):
+        np.testing.assert_allclose(got, ref, **TOL)
+
+
+@pytest.mark.ch02
+def test_a_cache_overwritten_by_a_later_forward_is_refused():
+    rng = np.random.default_rng(12)
+    w, scratch = rng.standard_normal((2, 3, 3, 2)), columns.Scratch()
+    x1, x2 = rng.standard_normal((2, 5, 5, 2)), rng.standard_normal((2, 5, 5, 2))
+    out1, cache1 = conv.conv_forward(x1, w, None, 1, 1, scratch=scratch)
+    _, cache2 = conv.conv_forward(x2, w, None, 1, 1, scratch=scratch)
+    with pytest.raises(RuntimeError, match=r"earlier forward pass \(number 1 of 2\).*"
+                                           r"overwritten; run forward again"):
+        conv.conv_backward(np.ones(out1.shape), cache1)
+    conv.conv_backward(np.ones(out1.shape), cache2)  # the latest one is fine
+
+
+@pytest.mark.ch02
+def test_scratch_must_be_a_scratch():
+    with pytest.raises(TypeError, match="scratch must be a minicnn.columns.Scratch or None, got "
+                                        "dict; leave scratch=None"):
+        conv.conv_forward(np.ones((1, 4, 4, 1)), np.ones((1, 3, 3, 1)), scratch={})
+
+
+@pytest.mark.ch02
+def test_copies_of_a_layer_start_with_empty_scratch():
+    import copy
+    import pickle
+
+    rng = np.random.default_rng(13)
+    layer = Conv2D(2, 3, 3, padding=1, seed=0)
+    x, x2 = rng.standard_normal((20, 6, 6, 2)), rng.standard_normal((20, 6, 6, 2))
+    layer.forward(x)
+    for twin in (copy.deepcopy(layer), pickle.loads(pickle.dumps(layer))):
+        assert all(s.forwards == 0 for s in twin.scratch)
+        np.testing.assert_array_equal(twin.forward(x2), layer.forward(x2))
+        dout = rng.standard_normal((20, 6, 6, 3))
+        np.testing.assert_array_equal(twin.backward(dout), layer.backward(dout))
+        np.testing.assert_array_equal(twin.grads["w"], layer.grads["w"])

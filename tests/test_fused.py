@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from minicnn import _parallel, fused
 from minicnn.activations import relu
+from minicnn.columns import Scratch
 from minicnn.conv import conv_backward, conv_forward
 from minicnn.gradcheck import check_model
 from minicnn.layers import (
@@ -81,6 +82,29 @@ def test_fused_block_equals_the_three_layers(case):
     np.testing.assert_allclose(dw, ref_dw, **TOL)
     np.testing.assert_allclose(db, ref_db, **TOL)
     assert dx.shape == x.shape and dx.flags.c_contiguous
+
+
+@pytest.mark.ch07
+@settings(max_examples=40, deadline=None)
+@given(block_cases())
+def test_fused_block_with_a_reused_scratch(case):
+    """Kept scratch arrays (a pass on another batch first, one of another shape before that)
+    give the numbers of new ones; the first cache is refused once they are overwritten."""
+    x, w, b, stride, padding, size = case
+    scratch = Scratch()
+    fused.conv_relu_pool_forward(np.concatenate([x, x]), w, b, stride, padding, size,
+                                 scratch=scratch)
+    _, stale = fused.conv_relu_pool_forward(x[:, ::-1], w, b, stride, padding, size,
+                                            scratch=scratch)
+    out, cache = fused.conv_relu_pool_forward(x, w, b, stride, padding, size, scratch=scratch)
+    ref_out, ref_cache = fused.conv_relu_pool_forward(x, w, b, stride, padding, size)
+    np.testing.assert_array_equal(out, ref_out)
+    dout = np.random.default_rng(3).standard_normal(out.shape)
+    for got, ref in zip(fused.conv_relu_pool_backward(dout, cache),
+                        fused.conv_relu_pool_backward(dout, ref_cache), strict=True):
+        np.testing.assert_array_equal(got, ref)
+    with pytest.raises(RuntimeError, match="overwritten"):
+        fused.conv_relu_pool_backward(dout, stale)
 
 
 @pytest.mark.ch07
@@ -269,7 +293,8 @@ def test_split_batch_equals_whole_batch():
     rng = np.random.default_rng(6)
     x, w, b = rng.standard_normal((40, 7, 7, 3)), rng.standard_normal((4, 3, 3, 3)), np.ones(4)
     out, caches = _parallel.forward_halves(conv_forward, x, w, b, 1, 1,
-                                           out=np.full((40, 7, 7, 4), np.nan))
+                                           out=np.full((40, 7, 7, 4), np.nan),
+                                           scratch=(Scratch(), Scratch()))
     whole, cache = conv_forward(x, w, b, 1, 1)
     np.testing.assert_allclose(out, whole, **TOL)
     dout = rng.standard_normal(out.shape)
