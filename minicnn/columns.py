@@ -93,7 +93,9 @@ class Scratch:
         """
         key = (x.shape, x.dtype, tuple(w_shape), stride, padding, size, tuple(pool_hw))
         if key != self._patch_key:
-            self._patch_key = None  # until the new arrays are complete
+            # Until the new arrays are complete; the old grid goes too (a new shape of input
+            # needs its own), so a layer does not hold arrays for two shapes of batch.
+            self._patch_key = self._grid_key = self._grid = None
             self._padded = np.zeros((x.shape[0], x.shape[1] + 2 * padding,
                                      x.shape[2] + 2 * padding, x.shape[3]), x.dtype)
             self._interior = self._padded[:, padding:padding + x.shape[1],
