@@ -106,8 +106,8 @@ def conv_relu_pool_backward(dout: np.ndarray, cache: tuple, need_dx: bool = True
 def _block_input_gradient(dblocks: np.ndarray, cache: tuple, dx_out: np.ndarray | None
                           ) -> np.ndarray:
     """dx (N, H, W, C) from the conv outputs' gradient in block order (see
-    :func:`minicnn.columns.patch_matrix`): back to the convolution's own (row, column) order,
-    then the usual input gradient."""
+    :meth:`minicnn.columns.Scratch.patch_matrix`): back to the convolution's own (row, column)
+    order, then the usual input gradient."""
     x_shape, w, _, _, pooled, stride, padding, size, scratch, _ = cache
     n, pool_h, pool_w, n_filters = pooled.shape
     dconv = dblocks.reshape(size, size, n, pool_h, pool_w, n_filters).transpose(2, 3, 0, 4, 1, 5)
