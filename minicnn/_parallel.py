@@ -43,7 +43,6 @@ MIN_SPLIT = 16
 WORKER_NAME = "minicnn-half"
 
 
-
 class _Job:
     """One task for the worker; :meth:`result` waits for it (like a ``Future``, lighter)."""
 

@@ -18,6 +18,7 @@ row per output in the order the patch matrix has them, or (N, H', W', F) for the
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 #: The input gradient works on at most this many numbers of its matrix product at a time (6.4 MB
 #: in float32): the benchmark's half batch of 64 images in one go. Each chunk is four numpy
@@ -132,6 +133,16 @@ class Scratch:
         return self._grid.run(dout, w, out)
 
 
+def check_scratch(scratch) -> Scratch:
+    """``scratch``, or a new :class:`Scratch` when it is None; an error for anything else."""
+    if scratch is None:
+        return Scratch()
+    if not isinstance(scratch, Scratch):
+        raise TypeError(f"scratch must be a minicnn.columns.Scratch or None, got "
+                        f"{type(scratch).__name__}; leave scratch=None to use new arrays")
+    return scratch
+
+
 def _patch_layout(xp: np.ndarray, w_shape: tuple[int, ...], stride: int, size: int,
                   pool_hw: tuple[int, int]) -> tuple[np.ndarray, list]:
     """An empty patch matrix for the padded input ``xp`` (see :meth:`Scratch.patch_matrix`),
@@ -139,17 +150,19 @@ def _patch_layout(xp: np.ndarray, w_shape: tuple[int, ...], stride: int, size: i
     _, kh, kw, c = w_shape
     pool_h, pool_w = pool_hw
     step = stride * size  # from one window to the next, in input pixels
+    rows = slice(0, step * (pool_h - 1) + 1, step)
+    cols_ = slice(0, step * (pool_w - 1) + 1, step)
     n = xp.shape[0]
     if c > FEW_CHANNELS:
         k = kh * kw * c
         out = np.empty((size, size, n, pool_h, pool_w, k + 1), dtype=xp.dtype)
         out[..., k] = 1
         patches = out[..., :k].reshape(size, size, n, pool_h, pool_w, kh, kw, c)  # a view
-        return out, [(patches[a, b], _patches(xp, (kh, kw), stride * a, stride * b, step,
-                                               (pool_h, pool_w)))
+        windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))  # (N, H', W', C, kh, kw)
+        return out, [(patches[a, b],
+                      windows[:, stride * a:, stride * b:][:, rows, cols_].transpose(
+                          0, 1, 2, 4, 5, 3))
                      for a in range(size) for b in range(size)]
-    rows = slice(0, step * (pool_h - 1) + 1, step)
-    cols_ = slice(0, step * (pool_w - 1) + 1, step)
     out = np.empty((kh * kw * c + 1, size, size, n, pool_h, pool_w), dtype=xp.dtype)
     out[-1] = 1
     copies = []
@@ -159,24 +172,6 @@ def _patch_layout(xp: np.ndarray, w_shape: tuple[int, ...], stride: int, size: i
                 copies.append((out[k, a, b],
                                xp[:, stride * a + i:, stride * b + j:, ch][:, rows, cols_]))
     return out, copies
-
-
-def _patches(xp: np.ndarray, k_hw: tuple[int, int], top: int, left: int, step: int,
-             out_hw: tuple[int, int]) -> np.ndarray:
-    """A read-only view (N, H'', W'', kh, kw, C) of ``xp`` (N, Hp, Wp, C): the (kh, kw) patch
-    whose corner is at row ``top + step * i``, column ``left + step * j``, for every (i, j).
-
-    The same view as ``sliding_window_view(xp, k_hw, axis=(1, 2))`` sliced and transposed, made
-    directly: a training step makes several, and that function's checks take longer than the
-    view itself."""
-    if top + step * (out_hw[0] - 1) + k_hw[0] > xp.shape[1] or (
-            left + step * (out_hw[1] - 1) + k_hw[1] > xp.shape[2]):
-        raise ValueError(f"patches of {k_hw} from ({top}, {left}) every {step} pixels for "
-                         f"{out_hw} outputs do not fit in an input of shape {xp.shape}")
-    s_n, s_h, s_w, s_c = xp.strides
-    return np.lib.stride_tricks.as_strided(
-        xp[:, top:, left:], (xp.shape[0], *out_hw, *k_hw, xp.shape[3]),
-        (s_n, step * s_h, step * s_w, s_h, s_w, s_c), writeable=False)
 
 
 def _rows(cols: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -249,9 +244,7 @@ def input_gradient(dout: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], st
     -------
     ndarray, shape (N, H, W, C)
     """
-    if stride == 1:
-        return _shifted_sums(dout, w, x_shape, padding, out)
-    return _strided_sums(dout, w, x_shape, stride, padding, out)
+    return Scratch().input_gradient(dout, w, x_shape, stride, padding, out)
 
 
 def _shifted_sums(dout: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], padding: int,
@@ -295,11 +288,9 @@ class _Grid:
         # An output beyond the grid (padding wider than the filter) only reaches padding: dropped.
         self.kept_h, self.kept_w = min(out_h, rows), min(out_w, pitch)
         step = min(n, max(1, CHUNK_NUMBERS // (n_rows * per)))  # images per chunk
-        grid = np.empty((lead + step * per, n_filters), self.dtype)  # zeros, then the pixels
+        # Zeros, then the images' pixels; only the cells outputs land on are ever written.
+        grid = np.zeros((lead + step * per, n_filters), self.dtype)
         images = grid[lead:].reshape(step, rows, pitch, n_filters)
-        grid[:lead] = 0  # only the cells no output lands on need clearing, once
-        images[:, self.kept_h:] = 0
-        images[:, :, self.kept_w:] = 0
         products = np.empty(n_rows * (lead + step * per), self.dtype)
         sums = np.empty((c, step * per), self.dtype)
         item = self.dtype.itemsize

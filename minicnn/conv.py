@@ -22,7 +22,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from minicnn import _checks
-from minicnn.columns import Scratch, multiply_patches, weight_gradients
+from minicnn.columns import Scratch, check_scratch, multiply_patches, weight_gradients
 from minicnn.shapes import output_size
 
 
@@ -252,17 +252,6 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stri
     rows = multiply_patches(cols, w, b, rows)
     cache = (x.shape, w, cols, stride, padding, scratch, scratch.forwards)
     return (rows.reshape(shape) if out is None else out), cache
-
-
-def check_scratch(scratch) -> Scratch:
-    """``scratch``, or a new :class:`~minicnn.columns.Scratch` when it is None; an error for
-    anything else."""
-    if scratch is None:
-        return Scratch()
-    if not isinstance(scratch, Scratch):
-        raise TypeError(f"scratch must be a minicnn.columns.Scratch or None, got "
-                        f"{type(scratch).__name__}; leave scratch=None to use new arrays")
-    return scratch
 
 
 def conv_backward(dout: np.ndarray, cache: tuple, need_dx: bool = True, *,

@@ -26,8 +26,8 @@ from __future__ import annotations
 import numpy as np
 
 from minicnn import _checks, _parallel
-from minicnn.columns import Scratch, multiply_patches, weight_gradients
-from minicnn.conv import check_batch_args, check_out, check_scratch, gradients_in_order
+from minicnn.columns import Scratch, check_scratch, multiply_patches, weight_gradients
+from minicnn.conv import check_batch_args, check_out, gradients_in_order
 from minicnn.layers import Conv2D, MaxPool2D, ReLU
 from minicnn.shapes import pool_output_shape
 
