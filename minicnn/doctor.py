@@ -323,6 +323,19 @@ def check_speed() -> Check:
                                   "unset MINICNN_THREADS")
 
 
+def check_isolation() -> Check:
+    """Can the grader confine other people's code (see minicnn.grade.isolation)?"""
+    from minicnn.grade import isolation
+
+    iso = isolation.probe()
+    if iso.isolated:
+        return Check(OK, f"the grader isolates submissions: {iso.describe()}")
+    return Check(WARN, f"the grader cannot isolate submissions here ({iso.reason})",
+                 "nothing to fix for checking your own exercises; to grade other people's "
+                 "code, use Linux 6.12 or newer on x86-64 (run as an ordinary user, or as root "
+                 "with a writable pids cgroup)")
+
+
 # --- running them -----------------------------------------------------------------------------
 
 def run_checks() -> list[Check]:
@@ -332,7 +345,7 @@ def run_checks() -> list[Check]:
     steps += [(name, lambda n=name: check_package(n, bounds.get(n, ""))) for name in PACKAGES]
     steps += [("minicnn", check_minicnn), ("kernel", check_kernel), ("widgets", check_widgets),
               ("matplotlib", check_matplotlib), ("data", check_dataset), ("disk", check_disk),
-              ("speed", check_speed)]
+              ("speed", check_speed), ("isolation", check_isolation)]
     results = []
     for name, step in steps:
         try:

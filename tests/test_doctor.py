@@ -31,7 +31,7 @@ def test_everything_is_ok_in_the_course_environment(capsys):
     code, lines = run_doctor(capsys)
     assert code == 0, "\n".join(lines)
     checks = lines[1:-1]
-    assert len(checks) == 14
+    assert len(checks) == 15
     assert all(line.split()[0] in {"OK", "WARN"} for line in checks), "\n".join(lines)
     assert lines[-1].endswith("0 FAIL")
 

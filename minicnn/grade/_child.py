@@ -1,8 +1,10 @@
 """The grading child process: imports one submitted module and calls its functions.
 
-Run as a script (``python -I -B _child.py``) by :mod:`minicnn.grade.sandbox`, in a temporary
-copy of the submission. It uses only the standard library and numpy and never imports
-``minicnn``.
+Run as a script (``python -I -B _child.py``) by :mod:`minicnn.grade.sandbox`, from a
+harness folder beside a temporary copy of the submission. It
+uses only the standard library and numpy and never imports ``minicnn``. Before it imports the
+learner's module it confines itself with the kernel (:mod:`_confine`) when the configuration
+asks for it, and checks that the confinement holds.
 
 Protocol: one JSON line on stdin (the configuration), then one JSON line per event on the
 original stdout (the learner's own prints go to /dev/null). The child only *runs* code: the
@@ -177,6 +179,12 @@ def run_case(func, case: dict, watcher: Watcher, folder: str) -> dict:
 
 def main() -> None:
     config = json.loads(sys.stdin.readline())
+    if config.get("keeper") is not None:  # from here on, this process is the keeper's child
+        problem = _start_keeper(config["keeper"])
+        if problem:
+            sys.stdout.write(json.dumps({"event": "sandbox-error", "error": problem}) + "\n")
+            sys.stdout.flush()
+            os._exit(3)
     sys.stdin = open(os.devnull)  # noqa: SIM115 - input() in a submission must not block
     channel = os.fdopen(os.dup(1), "w")
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -192,6 +200,12 @@ def main() -> None:
     watcher = Watcher(_forbidden_dirs(config.get("forbidden_dirs", {})))
     with open(config["cases"]) as fh:
         cases = json.load(fh)
+    if config.get("confine"):
+        problem = _confine_self(config["confine"], config["cases"])
+        if problem:
+            send({"event": "sandbox-error", "error": problem})
+            channel.flush()
+            os._exit(3)
     folder = os.path.abspath(config["folder"]) + os.sep
     sys.path.insert(0, folder)
     os.chdir(folder)
@@ -219,6 +233,43 @@ def main() -> None:
     send({"event": "finished"})
     channel.flush()
     os._exit(0)  # skip the learner's atexit handlers
+
+
+def _beside(name: str):
+    """Import a module that lies beside this file (in the harness folder), never the
+    learner's module of the same name."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    try:
+        return __import__(name)
+    finally:
+        del sys.path[0]
+
+
+def _start_keeper(limits: dict) -> str:
+    try:
+        _beside("_keeper").keep(limits)
+    except OSError as exc:
+        return f"the keeper process could not start: {exc}"
+    return ""
+
+
+def _confine_self(rules: dict, probe_beside: str) -> str:
+    """Confine this process; return what went wrong ("" when the sandbox holds)."""
+    _confine = _beside("_confine")
+    try:
+        _confine.confine(rules["read"], rules["write"], rules.get("min_abi", 6))
+    except _confine.ConfineError as exc:
+        return str(exc)
+    probe = os.path.join(os.path.dirname(probe_beside), "write-probe")
+    try:  # a folder the child may read but not write: the sandbox must refuse
+        with open(probe, "w"):
+            pass
+    except PermissionError:
+        return ""
+    except OSError as exc:
+        return f"writing outside the sandbox failed oddly ({exc})"
+    os.unlink(probe)
+    return "a test write outside the sandbox succeeded"
 
 
 def _forbidden_dirs(extra: dict[str, str]) -> dict[str, str]:

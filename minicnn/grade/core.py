@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from minicnn.grade import catalog, sandbox, static
+from minicnn.grade import catalog, isolation, sandbox, static
 from minicnn.grade.judge import Result, forbidden_result, grade_function
 
 
@@ -18,6 +19,8 @@ class Submission:
 
     submission: str
     results: list[Result] = field(default_factory=list)
+    isolation: str = ""  # what the kernel enforced while this submission ran
+    unsafe: bool = False  # graded without isolation because the instructor asked to
 
     @property
     def score(self) -> float:
@@ -32,10 +35,29 @@ class Submission:
 
     def as_dict(self) -> dict:
         return {"submission": self.submission, "score": self.score,
-                "max_score": self.max_score, "results": [r.as_dict() for r in self.results]}
+                "max_score": self.max_score, "isolation": self.isolation,
+                "unsafe_no_isolation": self.unsafe,
+                "results": [r.as_dict() for r in self.results]}
 
 
-def grade_submission(folder, only=None, jobs: int = 2, name: str | None = None) -> Submission:
+COURSE_EXERCISES = sandbox.REPO / "exercises"
+_noted = []
+
+
+def is_own(folder) -> bool:
+    """Whether ``folder`` is the course's own ``exercises/`` (a learner checking their work)."""
+    return Path(folder).resolve() == COURSE_EXERCISES.resolve()
+
+
+def _note_once(iso: isolation.Isolation) -> None:
+    if not _noted:
+        _noted.append(True)
+        print(f"Note: the grader runs your code without isolation on this machine "
+              f"({iso.reason}); it still has time and memory limits.", file=sys.stderr)
+
+
+def grade_submission(folder, only=None, jobs: int = 2, name: str | None = None, *,
+                     others: bool | None = None, unsafe: bool = False) -> Submission:
     """Grade the exercise modules in ``folder`` (laid out like ``exercises/``).
 
     Parameters
@@ -48,6 +70,12 @@ def grade_submission(folder, only=None, jobs: int = 2, name: str | None = None) 
         How many modules to run at the same time.
     name : str, optional
         The name shown in the report (default: ``folder`` as given).
+    others : bool, optional
+        Whether this is other people's code; by default, any folder but the course's own
+        ``exercises/``. Other people's code is graded only in isolation (see
+        :mod:`minicnn.grade.isolation`) ...
+    unsafe : bool
+        ... unless this is true; the result then records it.
 
     Returns
     -------
@@ -59,23 +87,31 @@ def grade_submission(folder, only=None, jobs: int = 2, name: str | None = None) 
         raise FileNotFoundError(f"submission folder {str(folder)!r} does not exist; pass a "
                                 "folder laid out like exercises/")
     exercises = catalog.select(only)
+    others = not is_own(source) if others is None else others
+    iso = isolation.require(others, unsafe)
+    if not iso.isolated and not others:
+        _note_once(iso)
     workdir = sandbox.new_workdir()
     try:
         copy = sandbox.copy_submission(source, workdir)
+        sandbox.prepare_harness(workdir)
         deadline = time.monotonic() + sandbox.SUBMISSION_SECONDS
         modules = list(dict.fromkeys(ex.module for ex in exercises))
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        with isolation.process_cap(iso, jobs) as cgroup, \
+                ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             runs = dict(zip(modules, pool.map(
-                lambda m: _grade_module(source, copy, workdir, m, exercises, deadline),
-                modules), strict=True))
+                lambda m: _grade_module(source, copy, workdir, m, exercises, deadline, iso,
+                                        cgroup), modules), strict=True))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     results = [runs[ex.module][ex.function] for ex in exercises]
-    return Submission(str(folder) if name is None else name, results)
+    return Submission(str(folder) if name is None else name, results, iso.describe(),
+                      unsafe and not iso.isolated)
 
 
 def _grade_module(source: Path, copy: Path, workdir: Path, module: str, exercises: list,
-                  deadline: float) -> dict[str, Result]:
+                  deadline: float, iso: isolation.Isolation,
+                  cgroup: str | None = None) -> dict[str, Result]:
     mine = [ex for ex in exercises if ex.module == module]
     original = source / f"{module}.py"
     if not original.is_file():
@@ -89,7 +125,7 @@ def _grade_module(source: Path, copy: Path, workdir: Path, module: str, exercise
                            {ex.function: ex.numpy_convolution_banned for ex in mine})
     cases = {ex.function: sandbox.encode_cases(ex.cases) for ex in mine}
     run = sandbox.run_module(copy, workdir, module, cases, [ex.function for ex in mine],
-                             deadline, sandbox.forbidden_dirs())
+                             deadline, sandbox.forbidden_dirs(), iso, cgroup)
     graded = {}
     for ex in mine:
         if ex.function in findings:

@@ -8,6 +8,7 @@ import re
 import textwrap
 from pathlib import Path
 
+from minicnn.grade import isolation
 from minicnn.grade.core import Submission
 
 WIDTH = 92
@@ -46,8 +47,12 @@ def _wrap(text: str) -> list[str]:
 
 
 def text_report(sub: Submission) -> str:
-    """The terminal report of one submission."""
-    return table(sub, f"Submission: {sub.submission}")
+    """The terminal report of one submission (saying so if it ran without isolation)."""
+    title = f"Submission: {sub.submission}"
+    if sub.unsafe:
+        title += (f"\nUNSAFE: graded without isolation ({isolation.UNSAFE_FLAG}); "
+                  f"{sub.isolation}")
+    return table(sub, title)
 
 
 def as_json(subs: list[Submission]) -> str:

@@ -21,9 +21,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from minicnn.grade import isolation
 from minicnn.grade._codec import encode
 
-CHILD = Path(__file__).with_name("_child.py")
+HERE = Path(__file__).parent
 IMPORT_SECONDS = 5.0
 FUNCTION_SECONDS = 4.0
 SUBMISSION_SECONDS = 55.0
@@ -42,14 +43,32 @@ class ModuleRun:
 def copy_submission(folder: Path, dest: Path) -> Path:
     """Copy the ``*.py`` files at the top of the submission into ``dest/submission``.
 
-    Subfolders (``backup/``, caches) and other files are left out: only modules are graded.
+    Subfolders (``backup/``, caches), other files and links are left out: only a learner's
+    own modules are graded (a link could point at anybody's file).
     """
     target = dest / "submission"
     target.mkdir()
     for path in sorted(folder.glob("*.py")):
-        if path.is_file():
+        if path.is_file() and not path.is_symlink():
             shutil.copyfile(path, target / path.name)
     return target
+
+
+def prepare_harness(workdir: Path) -> Path:
+    """``workdir/harness``: the child's code and its cases, which the child may only read."""
+    harness = workdir / "harness"
+    harness.mkdir()
+    for name in ("_child.py", "_codec.py", "_confine.py", "_keeper.py"):
+        shutil.copyfile(HERE / name, harness / name)
+    return harness
+
+
+def _child_folder(workdir: Path, module: str, copy: Path) -> tuple[Path, Path]:
+    """A fresh folder for one child: ``code/`` (a copy of the submission) and ``tmp/``."""
+    own = Path(tempfile.mkdtemp(prefix=f"{module}-", dir=workdir))
+    shutil.copytree(copy, own / "code")
+    (own / "tmp").mkdir()
+    return own, own / "code"
 
 
 def _child_env(home: Path) -> dict:
@@ -89,7 +108,25 @@ class _Lines:
         self.selector.close()
 
 
-def _kill(proc: subprocess.Popen) -> int:
+def _kill(proc: subprocess.Popen, grace: float = 0.0) -> int:
+    """End a child and all it started: wait ``grace`` seconds for it to end by itself, then
+    ask its keeper (which kills and reaps everything below it), then kill the whole process
+    group if the keeper does not answer. Returns the exit status."""
+    try:
+        return proc.wait(timeout=grace) if grace else _stop(proc)
+    except subprocess.TimeoutExpired:
+        return _stop(proc)
+
+
+def _stop(proc: subprocess.Popen) -> int:
+    if proc.poll() is None:
+        try:
+            os.kill(proc.pid, signal.SIGTERM)
+            return proc.wait(timeout=5)
+        except (ProcessLookupError, PermissionError):
+            pass
+        except subprocess.TimeoutExpired:
+            pass
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -114,33 +151,46 @@ def _out_of_time(run: ModuleRun, names: list[str]) -> None:
                               f"{SUBMISSION_SECONDS:.0f} s time budget")
 
 
-def run_module(folder: Path, workdir: Path, module: str, cases: dict, functions: list[str],
-               deadline: float, forbidden_dirs: dict[str, str]) -> ModuleRun:
-    """Run ``functions`` of ``module`` in child processes; ``cases`` are encoded inputs."""
+def run_module(copy: Path, workdir: Path, module: str, cases: dict, functions: list[str],
+               deadline: float, forbidden_dirs: dict[str, str],
+               iso: isolation.Isolation | None = None, cgroup: str | None = None) -> ModuleRun:
+    """Run ``functions`` of ``module`` in child processes; ``cases`` are encoded inputs.
+
+    ``copy`` is the submission's pristine copy; each child gets a fresh copy of its own.
+    ``workdir/harness`` must have been made by :func:`prepare_harness`. With ``iso`` isolated,
+    each child confines itself (see :mod:`minicnn.grade.isolation`), in the pids ``cgroup``
+    when one is given.
+    """
     run = ModuleRun()
-    cases_file = workdir / f"cases-{module}.json"
+    cases_file = workdir / "harness" / f"cases-{module}.json"
     cases_file.write_text(json.dumps(cases))
     remaining = list(functions)
     while remaining:
         if time.monotonic() >= deadline:
             _out_of_time(run, remaining)
             break
-        remaining = _one_child(folder, workdir, module, cases_file, remaining, deadline,
-                               forbidden_dirs, run)
+        own, code = _child_folder(workdir, module, copy)
+        config = {"module": module, "folder": str(code), "cases": str(cases_file),
+                  "functions": remaining, "memory_bytes": MEMORY_BYTES,
+                  "forbidden_dirs": forbidden_dirs,
+                  "debug": bool(os.environ.get("MINICNN_GRADE_DEBUG"))}
+        if iso is not None and iso.keeper:
+            config["keeper"] = isolation.limits(iso, cgroup)
+        if iso is not None and iso.isolated:
+            config["confine"] = {"read": isolation.read_paths(workdir / "harness"),
+                                 "write": [str(own), os.devnull], "min_abi": iso.landlock}
+        command = [sys.executable, "-I", "-B", str(workdir / "harness" / "_child.py")]
+        remaining = _one_child(config, own, command, remaining, deadline, run)
     return run
 
 
-def _one_child(folder, workdir, module, cases_file, remaining, deadline, forbidden_dirs,
-               run: ModuleRun) -> list[str]:
+def _one_child(config: dict, own: Path, command: list[str], remaining: list[str],
+               deadline: float, run: ModuleRun) -> list[str]:
     """Start one child; return the functions still to grade after it stops."""
-    config = {"module": module, "folder": str(folder), "cases": str(cases_file),
-              "functions": remaining, "memory_bytes": MEMORY_BYTES,
-              "forbidden_dirs": forbidden_dirs,
-              "debug": bool(os.environ.get("MINICNN_GRADE_DEBUG"))}
     stderr = None if config["debug"] else subprocess.DEVNULL
-    proc = subprocess.Popen([sys.executable, "-I", "-B", str(CHILD)], cwd=folder,
+    proc = subprocess.Popen(command, cwd=config["folder"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
-                            env=_child_env(workdir), start_new_session=True)
+                            env=_child_env(own / "tmp"), start_new_session=True)
     lines = _Lines(proc.stdout)
     try:
         proc.stdin.write((json.dumps(config) + "\n").encode())
@@ -148,18 +198,23 @@ def _one_child(folder, workdir, module, cases_file, remaining, deadline, forbidd
     except BrokenPipeError:
         pass
     try:
-        return _follow(proc, lines, module, remaining, deadline, run)
+        return _follow(proc, lines, config["module"], remaining, deadline, run)
     finally:
         lines.close()
         if proc.poll() is None:
             _kill(proc)
         proc.stdout.close()
+        shutil.rmtree(own, ignore_errors=True)
 
 
 def _follow(proc, lines: _Lines, module: str, remaining: list[str], deadline: float,
             run: ModuleRun) -> list[str]:
     started = time.monotonic()
     event = lines.next(min(deadline, started + IMPORT_SECONDS + 5.0))  # start-up
+    if isinstance(event, dict) and event.get("event") == "sandbox-error":
+        _kill(proc)
+        raise isolation.IsolationError(f"the grader could not isolate {module}.py, so none of "
+                                       f"it was run: {event.get('error')}")
     if isinstance(event, dict) and event.get("event") == "import":
         event = lines.next(min(deadline, time.monotonic() + IMPORT_SECONDS))
     if event == "timeout" or event is None or event.get("event") not in ("imported",
@@ -170,8 +225,8 @@ def _follow(proc, lines: _Lines, module: str, remaining: list[str], deadline: fl
             status = "timeout"
         else:
             message = (f"importing {module}.py stopped the grading process: "
-                       f"{_exit_text(_kill(proc))}; code at the top level of the file must "
-                       "not exit")
+                       f"{_exit_text(_kill(proc, grace=2.0))}; code at the top level of the "
+                       "file must not exit")
             status = "error"
         for name in remaining:
             run.failures[name] = (status, message)
@@ -179,6 +234,9 @@ def _follow(proc, lines: _Lines, module: str, remaining: list[str], deadline: fl
     if event["event"] == "import-error":
         error = event["error"]
         text = f"{error['type']}: {error['message']}".rstrip(": ")
+        if error["type"] == "PermissionError":
+            text = ("it tried to reach a file, folder or connection outside its own folder, "
+                    f"which the grader does not allow ({text})")
         where = f" ({error['where']})" if error.get("where") else ""
         for name in remaining:
             run.failures[name] = ("error", f"{module}.py could not be imported, so this "
@@ -206,7 +264,7 @@ def _follow(proc, lines: _Lines, module: str, remaining: list[str], deadline: fl
                                   "use small arrays and take well under a second")
         else:
             run.failures[name] = ("error", f"{name} stopped the grading process: "
-                                  f"{_exit_text(_kill(proc))}")
+                                  f"{_exit_text(_kill(proc, grace=2.0))}")
         return todo[1:]
     return []
 
