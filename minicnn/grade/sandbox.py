@@ -29,6 +29,7 @@ IMPORT_SECONDS = 5.0
 FUNCTION_SECONDS = 4.0
 SUBMISSION_SECONDS = 55.0
 MEMORY_BYTES = 2 * 2**30
+MAX_EVENT_BYTES = 256 * 2**20  # one report line from the child, at most
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -98,6 +99,9 @@ class _Lines:
             if not chunk:
                 return None
             self.buffer += chunk
+            if len(self.buffer) > MAX_EVENT_BYTES:  # a flood on the pipe, not an event
+                self.buffer = b""
+                return {"event": "garbled"}
         line, self.buffer = self.buffer.split(b"\n", 1)
         try:
             return json.loads(line)
