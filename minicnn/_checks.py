@@ -3,7 +3,9 @@ and says how to fix it."""
 
 from __future__ import annotations
 
+import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -58,3 +60,50 @@ def _reshape_hint(name: str, shape: tuple, allowed: tuple[int, ...]) -> str:
     if len(shape) - 1 in allowed and 1 in shape:
         return f"drop the length-1 axis with np.squeeze({name}, axis=...)"
     return "check the layout: channels-last, (N, H, W, C) for a batch"
+
+
+def channels_hint(shape: tuple, in_channels: int) -> str:
+    """Advice for a 4-D batch whose last axis is not ``in_channels`` channels.
+
+    A channels-first batch (N, C, H, W), as PyTorch lays it out, shows up here with C on axis 1.
+    """
+    if len(shape) == 4 and shape[1] == in_channels and shape[3] != in_channels:
+        return (f"it looks channels-first (N, C, H, W) = {shape}; minicnn is channels-last, "
+                "so pass x.transpose(0, 2, 3, 1)")
+    return f"set in_channels={shape[-1]} or check the layer before"
+
+
+def nonempty_batch(name: str, x) -> None:
+    """Raise if the batch ``x`` holds no samples."""
+    n = np.shape(x)[0] if np.ndim(x) else None
+    if n == 0:
+        raise ValueError(f"{name} is an empty batch (shape {np.shape(x)}): there is nothing to "
+                         "run; pass at least one sample, e.g. x[:1]")
+
+
+class LossWatch:
+    """Warn once when the training loss grows by orders of magnitude (but stays finite).
+
+    Parameters
+    ----------
+    lr : float or None
+        The learning rate, for the advice.
+    factor : float
+        How many times the smallest loss seen counts as blowing up.
+    """
+
+    def __init__(self, lr: float | None, factor: float = 100.0) -> None:
+        self.lr, self.factor = lr, factor
+        self.lowest = math.inf
+        self.warned = False
+
+    def see(self, loss: float, epoch: int, batch: int) -> None:
+        self.lowest = min(self.lowest, loss)
+        if self.warned or not loss > self.factor * max(self.lowest, 1e-3):
+            return
+        self.warned = True
+        advice = (f"try a smaller learning rate, e.g. lr={self.lr / 10:g}" if self.lr
+                  else "try a smaller learning rate")
+        warnings.warn(f"the loss grew from {self.lowest:.3g} to {loss:.3g} (epoch {epoch}, "
+                      f"batch {batch}): the steps are far too large; {advice}",
+                      RuntimeWarning, stacklevel=3)

@@ -3,7 +3,9 @@ grader, can harm nothing and nobody; without isolation, other people's code is r
 
 The class is graded twice (the hostile submission first, then last). Every attack of
 ``tests/fixtures/hostile/_attacks.py`` must fail inside the child, while the other learners'
-grades, their files, the checkout and the gradebook stay exact.
+grades, their files, the checkout and the gradebook stay exact. The hostile submission is the
+worked answers with ``ex03`` attacking at import, and ``relu`` replaced by a function that
+attacks and shows the outcome in its feedback.
 """
 
 from __future__ import annotations
@@ -105,8 +107,9 @@ def make_class(root: Path, port: int, hostile_last: bool) -> tuple[Path, dict[st
     answer = (REPO / "solutions" / "ex03_output_size.py").read_text()
     (hostile / "ex03_output_size.py").write_text(
         answer + "\n" + (HOSTILE / "ex03_output_size.py").read_text())
-    relu = (REPO / "solutions" / "ex04_relu.py").read_text()
-    (hostile / "ex04_relu.py").write_text(relu + "\n" + (HOSTILE / "ex04_relu.py").read_text())
+    for module in ("ex04_relu",):  # an answer, then a function replaced
+        (hostile / f"{module}.py").write_text((REPO / "solutions" / f"{module}.py").read_text()
+                                              + "\n" + (HOSTILE / f"{module}.py").read_text())
     return klass, roles
 
 

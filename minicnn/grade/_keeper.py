@@ -7,9 +7,9 @@ runs no learner code, and never returns.
 
 * It becomes a *child subreaper* (Linux), so a process the child starts that detaches itself
   (``setsid``, a double fork) is re-parented here rather than to init, and cannot escape.
-* It starts the child in a session of its own, with a cap on processes: in the pids cgroup
-  the grader made for the submission when run as root (``RLIMIT_NPROC`` does not bind root),
-  with ``RLIMIT_NPROC`` otherwise.
+* The child runs in a session of its own, with a cap on processes: in the pids (and memory)
+  cgroups the grader made for the submission when run as root (``RLIMIT_NPROC`` does not bind
+  root), with ``RLIMIT_NPROC`` otherwise.
 * When the child ends, or the grader sends SIGTERM (its time limit), or the grader itself
   dies, it kills every process below it, waits for them all, and exits with the child's
   status (killing itself with the child's signal if a signal ended it).
@@ -85,10 +85,10 @@ def _on_term(signum, frame):
 
 
 def _join_cap(limits: dict) -> None:
-    if limits.get("cgroup"):
-        with open(os.path.join(limits["cgroup"], "cgroup.procs"), "w") as fh:
+    for cgroup in limits.get("cgroups", []):
+        with open(os.path.join(cgroup, "cgroup.procs"), "w") as fh:
             fh.write(str(os.getpid()))
-    elif limits.get("nproc"):
+    if limits.get("nproc"):
         import resource
 
         resource.setrlimit(resource.RLIMIT_NPROC, (limits["nproc"], limits["nproc"]))

@@ -97,11 +97,11 @@ def grade_submission(folder, only=None, jobs: int = 2, name: str | None = None, 
         sandbox.prepare_harness(workdir)
         deadline = time.monotonic() + sandbox.SUBMISSION_SECONDS
         modules = list(dict.fromkeys(ex.module for ex in exercises))
-        with isolation.process_cap(iso, jobs) as cgroup, \
+        with isolation.process_cap(iso, jobs) as cgroups, \
                 ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             runs = dict(zip(modules, pool.map(
                 lambda m: _grade_module(source, copy, workdir, m, exercises, deadline, iso,
-                                        cgroup), modules), strict=True))
+                                        cgroups), modules), strict=True))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     results = [runs[ex.module][ex.function] for ex in exercises]
@@ -111,7 +111,7 @@ def grade_submission(folder, only=None, jobs: int = 2, name: str | None = None, 
 
 def _grade_module(source: Path, copy: Path, workdir: Path, module: str, exercises: list,
                   deadline: float, iso: isolation.Isolation,
-                  cgroup: str | None = None) -> dict[str, Result]:
+                  cgroups: list[str] | None = None) -> dict[str, Result]:
     mine = [ex for ex in exercises if ex.module == module]
     original = source / f"{module}.py"
     if not original.is_file():
@@ -125,7 +125,7 @@ def _grade_module(source: Path, copy: Path, workdir: Path, module: str, exercise
                            {ex.function: ex.numpy_convolution_banned for ex in mine})
     cases = {ex.function: sandbox.encode_cases(ex.cases) for ex in mine}
     run = sandbox.run_module(copy, workdir, module, cases, [ex.function for ex in mine],
-                             deadline, sandbox.forbidden_dirs(), iso, cgroup)
+                             deadline, sandbox.forbidden_dirs(), iso, cgroups)
     graded = {}
     for ex in mine:
         if ex.function in findings:

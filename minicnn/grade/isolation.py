@@ -63,8 +63,9 @@ def _subreaper_ok() -> bool:
     return platform.system() == "Linux" and Path("/proc/self/stat").exists()
 
 
-def _pids_cgroup_base() -> str | None:
-    """A pids cgroup folder this (root) process may make children in, or None."""
+def _cgroup_base(controller: str, files: tuple[str, ...]) -> tuple[str, str] | None:
+    """A cgroup folder of ``controller`` this (root) process may make children in, and which
+    of ``files`` (the limit's control file) such a child has; None where there is none."""
     if os.geteuid() != 0:
         return None
     try:
@@ -75,27 +76,28 @@ def _pids_cgroup_base() -> str | None:
     for line in groups:
         _, controllers, path = line.split(":", 2)
         v2 = controllers == ""
-        if not v2 and "pids" not in controllers.split(","):
+        if not v2 and controller not in controllers.split(","):
             continue
         for mount in mounts:
             fields = mount.split()
             fstype = fields[fields.index("-") + 1]
             if (v2 and fstype == "cgroup2") or (not v2 and fstype == "cgroup" and
-                                                 "pids" in fields[-1].split(",")):
+                                                 controller in fields[-1].split(",")):
                 base = os.path.join(fields[4], path.lstrip("/"))
-                if _can_make_child(base):
-                    return base
+                found = _can_make_child(base, files)
+                if found:
+                    return base, found
     return None
 
 
-def _can_make_child(base: str) -> bool:
+def _can_make_child(base: str, files: tuple[str, ...]) -> str | None:
     probe = os.path.join(base, f"minicnn-probe-{os.getpid()}")
     try:
         os.mkdir(probe)
     except OSError:
-        return False
+        return None
     try:
-        return os.path.exists(os.path.join(probe, "pids.max"))
+        return next((f for f in files if os.path.exists(os.path.join(probe, f))), None)
     finally:
         try:
             os.rmdir(probe)
@@ -122,9 +124,9 @@ def probe() -> Isolation:
                          f"({platform.machine()}; x86-64 only)", keeper=keeper)
     if not keeper:
         return Isolation(abi, seccomp, reason="/proc is not mounted")
-    base = _pids_cgroup_base()
-    if base:
-        return Isolation(abi, seccomp, "cgroup", base, keeper=True)
+    pids = _cgroup_base("pids", ("pids.max",))
+    if pids:
+        return Isolation(abi, seccomp, "cgroup", pids[0], keeper=True)
     if os.geteuid() != 0:
         return Isolation(abi, seccomp, "rlimit", keeper=True)
     return Isolation(abi, seccomp, reason="running as root without a writable pids cgroup, "
@@ -150,35 +152,40 @@ def user_tasks() -> int:
 
 @contextlib.contextmanager
 def process_cap(iso: Isolation, jobs: int = 1):
-    """The keepers' process cap for one submission's children, while grading it.
-
-    As root: a pids cgroup shared by the submission's children (made here, removed after);
-    otherwise a fresh ``RLIMIT_NPROC`` for each child (see :func:`limits`).
-    """
+    """The pids cgroup shared by one submission's children while it is graded (root only).
+    Yields its folder in a list (empty without one); without root, :func:`limits` gives each
+    child a fresh ``RLIMIT_NPROC`` instead."""
     if not iso.isolated or iso.processes != "cgroup":
-        yield None
+        yield []
         return
-    path = os.path.join(iso.cgroup_base, f"minicnn-grade-{os.getpid()}-{next(_serial)}")
-    os.mkdir(path)
+    name = f"minicnn-grade-{os.getpid()}-{next(_serial)}"
+    wanted = [(iso.cgroup_base, "pids.max", str(PROCESSES + 8 * max(1, jobs)))]
+    made = []
     try:
-        with open(os.path.join(path, "pids.max"), "w") as fh:
-            fh.write(str(PROCESSES + 8 * max(1, jobs)))
-        yield path
+        for base, control, value in wanted:
+            path = os.path.join(base, name)
+            if path not in made:
+                os.mkdir(path)
+                made.append(path)
+            with open(os.path.join(path, control), "w") as fh:
+                fh.write(value)
+        yield made
     finally:
-        for _ in range(200):  # the keepers have reaped everything; the kernel may lag
-            try:
-                os.rmdir(path)
-                break
-            except OSError:
-                time.sleep(0.01)
+        for path in made:
+            for _ in range(200):  # the keepers have reaped everything; the kernel may lag
+                try:
+                    os.rmdir(path)
+                    break
+                except OSError:
+                    time.sleep(0.01)
 
 
-def limits(iso: Isolation, cgroup: str | None) -> dict:
+def limits(iso: Isolation, cgroups: list[str]) -> dict:
     """The keeper's process cap for one child."""
     if not iso.isolated:
         return {}
     if iso.processes == "cgroup":
-        return {"cgroup": cgroup}
+        return {"cgroups": cgroups}
     return {"nproc": user_tasks() + PROCESSES}
 
 

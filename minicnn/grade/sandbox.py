@@ -157,13 +157,14 @@ def _out_of_time(run: ModuleRun, names: list[str]) -> None:
 
 def run_module(copy: Path, workdir: Path, module: str, cases: dict, functions: list[str],
                deadline: float, forbidden_dirs: dict[str, str],
-               iso: isolation.Isolation | None = None, cgroup: str | None = None) -> ModuleRun:
+               iso: isolation.Isolation | None = None,
+               cgroups: list[str] | None = None) -> ModuleRun:
     """Run ``functions`` of ``module`` in child processes; ``cases`` are encoded inputs.
 
     ``copy`` is the submission's pristine copy; each child gets a fresh copy of its own.
     ``workdir/harness`` must have been made by :func:`prepare_harness`. With ``iso`` isolated,
-    each child confines itself (see :mod:`minicnn.grade.isolation`), in the pids ``cgroup``
-    when one is given.
+    each child confines itself (see :mod:`minicnn.grade.isolation`), in the ``cgroups``
+    given (see :func:`minicnn.grade.isolation.process_cap`).
     """
     run = ModuleRun()
     cases_file = workdir / "harness" / f"cases-{module}.json"
@@ -179,7 +180,7 @@ def run_module(copy: Path, workdir: Path, module: str, cases: dict, functions: l
                   "forbidden_dirs": forbidden_dirs,
                   "debug": bool(os.environ.get("MINICNN_GRADE_DEBUG"))}
         if iso is not None and iso.keeper:
-            config["keeper"] = isolation.limits(iso, cgroup)
+            config["keeper"] = isolation.limits(iso, cgroups or [])
         if iso is not None and iso.isolated:
             config["confine"] = {"read": isolation.read_paths(workdir / "harness"),
                                  "write": [str(own), os.devnull], "min_abi": iso.landlock}
