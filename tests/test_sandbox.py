@@ -173,6 +173,22 @@ def test_sandbox_is_really_on(tmp_path):
     assert result.points == 0 and "outside its own folder" in result.feedback
 
 
+def test_links_in_a_submission_are_not_copied(tmp_path):
+    """A link could make the grader itself read somebody's file into the copy."""
+    from minicnn.grade import sandbox
+
+    secret = tmp_path / "secret.py"
+    secret.write_text("SECRET = 1\n")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "ex01_images.py").symlink_to(secret)
+    os.link(secret, sub / "ex02_convolution.py")
+    (sub / "ex03_output_size.py").write_text("x = 1\n")
+    copy = sandbox.copy_submission(sub, tmp_path / "work" if (tmp_path / "work").mkdir()
+                                   is None else None)
+    assert sorted(p.name for p in copy.iterdir()) == ["ex03_output_size.py"]
+
+
 @needs_isolation
 def test_every_attack_fails_inside_the_child(graded):
     hostile = graded["reports"][graded["hostile"]]

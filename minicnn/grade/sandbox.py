@@ -44,13 +44,13 @@ class ModuleRun:
 def copy_submission(folder: Path, dest: Path) -> Path:
     """Copy the ``*.py`` files at the top of the submission into ``dest/submission``.
 
-    Subfolders (``backup/``, caches), other files and links are left out: only a learner's
-    own modules are graded (a link could point at anybody's file).
+    Subfolders (``backup/``, caches), other files and links (symbolic or hard) are left out:
+    only a learner's own modules are graded, and a link could point at anybody's file.
     """
     target = dest / "submission"
     target.mkdir()
     for path in sorted(folder.glob("*.py")):
-        if path.is_file() and not path.is_symlink():
+        if path.is_file() and not path.is_symlink() and path.stat().st_nlink == 1:
             shutil.copyfile(path, target / path.name)
     return target
 
