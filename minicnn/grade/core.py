@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from minicnn.grade import catalog, sandbox, static
+from minicnn.grade import registry, sandbox, static
 from minicnn.grade.judge import Result, forbidden_result, grade_function
 
 
@@ -58,7 +58,7 @@ def grade_submission(folder, only=None, jobs: int = 2, name: str | None = None) 
     if not source.is_dir():
         raise FileNotFoundError(f"submission folder {str(folder)!r} does not exist; pass a "
                                 "folder laid out like exercises/")
-    exercises = catalog.select(only)
+    exercises = registry.select(only)
     workdir = sandbox.new_workdir()
     try:
         copy = sandbox.copy_submission(source, workdir)
@@ -112,7 +112,7 @@ def grade_functions(functions: dict, name: str = "functions") -> Submission:
 
     results = []
     watcher = Watcher({})
-    for ex in catalog.select(list(functions)):
+    for ex in registry.select(list(functions)):
         func = functions.get(ex.key)
         outcomes = [run_case(func, case, watcher, "\0") for case in
                     sandbox.encode_cases(ex.cases)]
