@@ -178,6 +178,9 @@ CROSS_ENTROPY = Exercise(
                                                        float(-np.mean(np.log2(_picked(c))))])),
         Mistake("all_classes", "you averaged -log p over every class; only each sample's "
                 "correct class counts", output=lambda c: float(-np.mean(np.log(c.args[0])))),
+        Mistake("softmax_again", "you applied softmax to probs: cross_entropy receives "
+                "probabilities already (softmax's output), so take the log of probs itself",
+                output=lambda c: cross_entropy(softmax(c.args[0]), c.args[1])),
         Mistake("per_sample", "you returned one loss per sample: return their mean, a "
                 "single float", test=lambda c, o: isinstance(o.value, np.ndarray)
                 and o.value.shape == _picked(c).shape
