@@ -174,8 +174,8 @@ def _route(rule: str, accumulate: bool = True):
 
 MAX_POOL_BACKWARD = Exercise(
     "5.2", MODULE, "max_pool_backward", 2.0,
-    "unpack x, size, stride = cache; send each window's gradient to the first position of "
-    "its maximum; add up where windows overlap", ("dout", "cache"), _pool_backward_cases(),
+    "send each window's gradient to the first position of its maximum; add up where "
+    "windows overlap", ("dout", "cache"), _pool_backward_cases(),
     max_pool_backward,
     mistakes=(
         Mistake("spread_over_window", "the gradient is spread evenly over each window (the "
