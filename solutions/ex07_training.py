@@ -44,15 +44,16 @@ def conv_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarra
     dpadded = np.zeros_like(padded)
     dw = np.zeros(w.shape)
     n_filters, kh, kw, _ = w.shape
-    n_images, out_h, out_w = dout.shape[0], dout.shape[1], dout.shape[2]
-    for n in range(n_images):
-        for i in range(out_h):
-            for j in range(out_w):
-                top, left = i * stride, j * stride
-                window = padded[n, top:top + kh, left:left + kw, :]
-                for f in range(n_filters):
-                    dw[f] += dout[n, i, j, f] * window
-                    dpadded[n, top:top + kh, left:left + kw, :] += dout[n, i, j, f] * w[f]
+    out_h, out_w = dout.shape[1], dout.shape[2]
+    for i in range(out_h):
+        for j in range(out_w):
+            top, left = i * stride, j * stride
+            windows = padded[:, top:top + kh, left:left + kw, :]  # this window of every image
+            for f in range(n_filters):
+                g = dout[:, i, j, f]  # (N,): one gradient per image
+                # every image's window counts towards the shared filter: sum over the batch
+                dw[f] += np.tensordot(g, windows, axes=(0, 0))
+                dpadded[:, top:top + kh, left:left + kw, :] += g[:, None, None, None] * w[f]
     height, width = x.shape[1], x.shape[2]
     dx = dpadded[:, p:p + height, p:p + width, :]
     db = dout.sum(axis=(0, 1, 2))
