@@ -87,7 +87,7 @@ class Exercise:
 
     number: str  # "2.1"
     module: str  # "ex02_convolution"
-    function: str  # "convolve"
+    function: str  # the name the learner writes and the package uses
     points: float
     task: str  # one line: what to write
     arg_names: tuple[str, ...]
