@@ -4,6 +4,9 @@ A filter (kernel) slides over the image; at each position the overlapping values
 element by element and summed, and the sum goes into the feature map. Like every deep-learning
 library, we do *not* flip the kernel: strictly speaking this is cross-correlation.
 
+As in chapter 03, a stride that does not tile the padded input is refused with a ValueError
+instead of silently dropping the last rows or columns.
+
 Replace each ``raise NotImplementedError(...)`` line with your own numpy code (keep the
 signature), then check your work from the notebook with::
 
@@ -16,16 +19,15 @@ from __future__ import annotations
 import numpy as np
 
 
-def convolve(image: np.ndarray, kernel: np.ndarray, stride: int = 1,
-             padding: int = 0) -> np.ndarray:
+def convolve(x: np.ndarray, w: np.ndarray, stride: int = 1, padding: int = 0) -> np.ndarray:
     """Slide a 2-D kernel over a 2-D image (cross-correlation, no flip).
 
     Parameters
     ----------
-    image : ndarray, shape (H, W)
-        The input.
-    kernel : ndarray, shape (kh, kw)
-        The filter's weights.
+    x : ndarray, shape (H, W)
+        The input image.
+    w : ndarray, shape (kh, kw)
+        The kernel's weights.
     stride : int
         How many pixels the kernel moves between positions, right and down.
     padding : int
@@ -34,9 +36,16 @@ def convolve(image: np.ndarray, kernel: np.ndarray, stride: int = 1,
     Returns
     -------
     ndarray, shape (H', W')
-        ``out[i, j] = sum(padded[i*stride : i*stride+kh, j*stride : j*stride+kw] * kernel)``
+        ``out[i, j] = sum(padded[i*stride : i*stride+kh, j*stride : j*stride+kw] * w)``
         with ``H' = (H - kh + 2 * padding) // stride + 1`` and
         ``W' = (W - kw + 2 * padding) // stride + 1``.
+
+    Raises
+    ------
+    ValueError
+        If the stride does not tile the padded input, that is if ``H - kh + 2 * padding``
+        or ``W - kw + 2 * padding`` is not divisible by ``stride``; the message names
+        ``stride`` and shows its value.
 
     Examples
     --------
@@ -47,8 +56,7 @@ def convolve(image: np.ndarray, kernel: np.ndarray, stride: int = 1,
     raise NotImplementedError("Exercise 2.1: convolve")
 
 
-def conv2d(image: np.ndarray, filters: np.ndarray, stride: int = 1,
-           padding: int = 0) -> np.ndarray:
+def conv2d(x: np.ndarray, w: np.ndarray, stride: int = 1, padding: int = 0) -> np.ndarray:
     """Apply several filters to a multi-channel image (channels-last).
 
     Each filter is as deep as the image; products are summed over height, width *and* depth,
@@ -56,9 +64,9 @@ def conv2d(image: np.ndarray, filters: np.ndarray, stride: int = 1,
 
     Parameters
     ----------
-    image : ndarray, shape (H, W, C)
-        The input, channels last.
-    filters : ndarray, shape (F, kh, kw, C)
+    x : ndarray, shape (H, W, C)
+        The input image, channels last.
+    w : ndarray, shape (F, kh, kw, C)
         F filters, each kh x kw and C deep.
     stride : int
         How many pixels the filters move between positions.
@@ -69,6 +77,12 @@ def conv2d(image: np.ndarray, filters: np.ndarray, stride: int = 1,
     -------
     ndarray, shape (H', W', F)
         ``out[i, j, f] = sum(padded[i*stride : i*stride+kh, j*stride : j*stride+kw, :]
-        * filters[f])``, ``H' = (H - kh + 2 * padding) // stride + 1``, likewise ``W'``.
+        * w[f])``, ``H' = (H - kh + 2 * padding) // stride + 1``, likewise ``W'``.
+
+    Raises
+    ------
+    ValueError
+        If the stride does not tile the padded input (as in :func:`convolve`); the message
+        names ``stride`` and shows its value.
     """
     raise NotImplementedError("Exercise 2.2: conv2d")

@@ -37,8 +37,7 @@ def max_pool(x: np.ndarray, size: int = 2, stride: int = 2) -> np.ndarray:
     raise NotImplementedError("Exercise 5.1: max_pool")
 
 
-def max_pool_backward(dout: np.ndarray, x: np.ndarray, size: int = 2,
-                      stride: int = 2) -> np.ndarray:
+def max_pool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
     """Gradient of the loss with respect to the input of max pooling.
 
     Only the value that was kept in each window influenced the output, so each window's
@@ -49,10 +48,11 @@ def max_pool_backward(dout: np.ndarray, x: np.ndarray, size: int = 2,
     ----------
     dout : ndarray, shape (H', W') or (H', W', C)
         Gradient of the loss with respect to the pooled output.
-    x : ndarray, shape (H, W) or (H, W, C)
-        The input of the forward pass.
-    size, stride : int
-        The same window size and stride as in the forward pass.
+    cache : tuple
+        ``(x, size, stride)``, what the forward pass kept (the package's
+        ``max_pool_forward(x, size, stride)`` returns it beside its output): ``x`` is the
+        input of the forward pass, shape (H, W) or (H, W, C); ``size`` and ``stride`` are
+        the window size and stride it used.
 
     Returns
     -------

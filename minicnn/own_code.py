@@ -1,16 +1,18 @@
 """Bring your own code: the chapter 07 network built from the learner's exercise functions.
 
 Once the exercises pass, the same network the package trains can run on the learner's own
-``conv2d``, ``relu``, ``max_pool``, ``dense_forward``, their backward passes and ``sgd_step``::
+``conv2d``, ``conv_backward``, ``relu``, ``max_pool``, ``dense_forward``, their backward passes
+and ``sgd_step``::
 
     from minicnn.own_code import network_from_exercises, train_with_own_code
     model = network_from_exercises("../exercises")          # same start as small_cnn(seed=0)
     history = train_with_own_code(model, x_train[:64], y_train[:64], epochs=2)
 
-The layers below are thin: they loop over the batch and call the learner's per-image functions,
-so they are slow (pure-Python loops), which is fine on a small slice of the data. They follow
-the package's layer protocol (``forward``, ``backward``, ``params``, ``grads``,
-``output_shape``, ``n_params``), so :class:`minicnn.network.Sequential` can hold them.
+The layers below are thin: most loop over the batch and call the learner's per-image functions
+(``conv_backward`` takes the whole batch), so they are slow (pure-Python loops), which is fine
+on a small slice of the data. They follow the package's layer protocol (``forward``,
+``backward``, ``params``, ``grads``, ``output_shape``, ``n_params``), so
+:class:`minicnn.network.Sequential` can hold them.
 Shapes are channels-last: a batch is (N, H, W, C), filters are (F, kh, kw, C).
 """
 
@@ -31,7 +33,7 @@ NEEDED = {"ex02_convolution": ("conv2d",), "ex04_relu": ("relu", "relu_backward"
           "ex05_pooling": ("max_pool", "max_pool_backward"),
           "ex06_dense_and_loss": ("dense_forward", "softmax", "cross_entropy",
                                   "softmax_cross_entropy_grad"),
-          "ex07_training": ("conv2d_backward", "sgd_step")}
+          "ex07_training": ("conv_backward", "sgd_step")}
 
 
 def load_exercises(folder=None) -> SimpleNamespace:
@@ -89,7 +91,7 @@ def _resolve(code) -> SimpleNamespace:
 
 
 class OwnConv2D(Layer):
-    """Convolution with the learner's ``conv2d`` and ``conv2d_backward``, one image at a time.
+    """Convolution with the learner's ``conv2d`` (one image at a time) and ``conv_backward``.
 
     x (N, H, W, C) -> (N, H', W', F); w (F, k, k, C), b (F,), float64.
     """
@@ -108,14 +110,9 @@ class OwnConv2D(Layer):
         return np.stack(maps) + self.params["b"]
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        dx = np.zeros(self._x.shape)
-        dw = np.zeros_like(self.params["w"])
-        for n, image in enumerate(self._x):
-            dimage, dfilters = self.code.conv2d_backward(dout[n], image, self.params["w"],
-                                                         self.stride, self.padding)
-            dx[n] = dimage
-            dw += dfilters
-        self.grads = {"w": dw, "b": dout.sum(axis=(0, 1, 2))}
+        cache = (self._x, self.params["w"], self.params["b"], self.stride, self.padding)
+        dx, dw, db = self.code.conv_backward(dout, cache)
+        self.grads = {"w": dw, "b": db}
         return dx
 
     def output_shape(self, input_shape):
@@ -154,7 +151,7 @@ class OwnMaxPool2D(Layer):
         return np.stack([self.code.max_pool(image, self.size, self.stride) for image in x])
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        return np.stack([self.code.max_pool_backward(d, image, self.size, self.stride)
+        return np.stack([self.code.max_pool_backward(d, (image, self.size, self.stride))
                          for d, image in zip(dout, self._x, strict=True)])
 
     def output_shape(self, input_shape):
@@ -172,7 +169,8 @@ class OwnDense(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._x = x
-        return self.code.dense_forward(x, self.params["w"], self.params["b"])
+        out, _ = self.code.dense_forward(x, self.params["w"], self.params["b"])
+        return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self.grads = {"w": self._x.T @ dout, "b": dout.sum(axis=0)}

@@ -3,6 +3,9 @@
 A filter (kernel) slides over the image; at each position the overlapping values are multiplied
 element by element and summed, and the sum goes into the feature map. Like every deep-learning
 library, we do *not* flip the kernel: strictly speaking this is cross-correlation.
+
+As in chapter 03, a stride that does not tile the padded input is refused with a ValueError
+instead of silently dropping the last rows or columns.
 """
 
 from __future__ import annotations
@@ -10,16 +13,15 @@ from __future__ import annotations
 import numpy as np
 
 
-def convolve(image: np.ndarray, kernel: np.ndarray, stride: int = 1,
-             padding: int = 0) -> np.ndarray:
+def convolve(x: np.ndarray, w: np.ndarray, stride: int = 1, padding: int = 0) -> np.ndarray:
     """Slide a 2-D kernel over a 2-D image (cross-correlation, no flip).
 
     Parameters
     ----------
-    image : ndarray, shape (H, W)
-        The input.
-    kernel : ndarray, shape (kh, kw)
-        The filter's weights.
+    x : ndarray, shape (H, W)
+        The input image.
+    w : ndarray, shape (kh, kw)
+        The kernel's weights.
     stride : int
         How many pixels the kernel moves between positions, right and down.
     padding : int
@@ -28,9 +30,16 @@ def convolve(image: np.ndarray, kernel: np.ndarray, stride: int = 1,
     Returns
     -------
     ndarray, shape (H', W')
-        ``out[i, j] = sum(padded[i*stride : i*stride+kh, j*stride : j*stride+kw] * kernel)``
+        ``out[i, j] = sum(padded[i*stride : i*stride+kh, j*stride : j*stride+kw] * w)``
         with ``H' = (H - kh + 2 * padding) // stride + 1`` and
         ``W' = (W - kw + 2 * padding) // stride + 1``.
+
+    Raises
+    ------
+    ValueError
+        If the stride does not tile the padded input, that is if ``H - kh + 2 * padding``
+        or ``W - kw + 2 * padding`` is not divisible by ``stride``; the message names
+        ``stride`` and shows its value.
 
     Examples
     --------
@@ -38,8 +47,9 @@ def convolve(image: np.ndarray, kernel: np.ndarray, stride: int = 1,
     array([[ 4.,  6.],
            [10., 12.]])
     """
-    padded = np.pad(np.asarray(image, dtype=np.float64), padding)
-    kh, kw = kernel.shape
+    kh, kw = w.shape
+    _check_tiling(x.shape[0], x.shape[1], kh, kw, stride, padding)
+    padded = np.pad(np.asarray(x, dtype=np.float64), padding)
     out_h = (padded.shape[0] - kh) // stride + 1
     out_w = (padded.shape[1] - kw) // stride + 1
     out = np.zeros((out_h, out_w))
@@ -47,12 +57,11 @@ def convolve(image: np.ndarray, kernel: np.ndarray, stride: int = 1,
         for j in range(out_w):
             top, left = i * stride, j * stride
             window = padded[top:top + kh, left:left + kw]
-            out[i, j] = np.sum(window * kernel)
+            out[i, j] = np.sum(window * w)
     return out
 
 
-def conv2d(image: np.ndarray, filters: np.ndarray, stride: int = 1,
-           padding: int = 0) -> np.ndarray:
+def conv2d(x: np.ndarray, w: np.ndarray, stride: int = 1, padding: int = 0) -> np.ndarray:
     """Apply several filters to a multi-channel image (channels-last).
 
     Each filter is as deep as the image; products are summed over height, width *and* depth,
@@ -60,9 +69,9 @@ def conv2d(image: np.ndarray, filters: np.ndarray, stride: int = 1,
 
     Parameters
     ----------
-    image : ndarray, shape (H, W, C)
-        The input, channels last.
-    filters : ndarray, shape (F, kh, kw, C)
+    x : ndarray, shape (H, W, C)
+        The input image, channels last.
+    w : ndarray, shape (F, kh, kw, C)
         F filters, each kh x kw and C deep.
     stride : int
         How many pixels the filters move between positions.
@@ -73,11 +82,18 @@ def conv2d(image: np.ndarray, filters: np.ndarray, stride: int = 1,
     -------
     ndarray, shape (H', W', F)
         ``out[i, j, f] = sum(padded[i*stride : i*stride+kh, j*stride : j*stride+kw, :]
-        * filters[f])``, ``H' = (H - kh + 2 * padding) // stride + 1``, likewise ``W'``.
+        * w[f])``, ``H' = (H - kh + 2 * padding) // stride + 1``, likewise ``W'``.
+
+    Raises
+    ------
+    ValueError
+        If the stride does not tile the padded input (as in :func:`convolve`); the message
+        names ``stride`` and shows its value.
     """
-    image = np.asarray(image, dtype=np.float64)
-    padded = np.pad(image, ((padding, padding), (padding, padding), (0, 0)))
-    n_filters, kh, kw, _ = filters.shape
+    n_filters, kh, kw, _ = w.shape
+    _check_tiling(x.shape[0], x.shape[1], kh, kw, stride, padding)
+    x = np.asarray(x, dtype=np.float64)
+    padded = np.pad(x, ((padding, padding), (padding, padding), (0, 0)))
     out_h = (padded.shape[0] - kh) // stride + 1
     out_w = (padded.shape[1] - kw) // stride + 1
     out = np.zeros((out_h, out_w, n_filters))
@@ -86,5 +102,16 @@ def conv2d(image: np.ndarray, filters: np.ndarray, stride: int = 1,
             top, left = i * stride, j * stride
             window = padded[top:top + kh, left:left + kw, :]
             for f in range(n_filters):
-                out[i, j, f] = np.sum(window * filters[f])
+                out[i, j, f] = np.sum(window * w[f])
     return out
+
+
+def _check_tiling(height: int, width: int, kh: int, kw: int, stride: int,
+                  padding: int) -> None:
+    """Refuse a stride that does not tile the padded input, naming the axis."""
+    for axis, size, k in (("height", height, kh), ("width", width, kw)):
+        span = size - k + 2 * padding
+        if span % stride != 0:
+            raise ValueError(f"stride={stride} does not tile the input along the {axis}: "
+                             f"({size} - {k} + 2 * {padding}) / {stride} = {span / stride:g} "
+                             "is not a whole number; change the stride or the padding")

@@ -38,8 +38,7 @@ def max_pool(x: np.ndarray, size: int = 2, stride: int = 2) -> np.ndarray:
     return out
 
 
-def max_pool_backward(dout: np.ndarray, x: np.ndarray, size: int = 2,
-                      stride: int = 2) -> np.ndarray:
+def max_pool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
     """Gradient of the loss with respect to the input of max pooling.
 
     Only the value that was kept in each window influenced the output, so each window's
@@ -50,16 +49,18 @@ def max_pool_backward(dout: np.ndarray, x: np.ndarray, size: int = 2,
     ----------
     dout : ndarray, shape (H', W') or (H', W', C)
         Gradient of the loss with respect to the pooled output.
-    x : ndarray, shape (H, W) or (H, W, C)
-        The input of the forward pass.
-    size, stride : int
-        The same window size and stride as in the forward pass.
+    cache : tuple
+        ``(x, size, stride)``, what the forward pass kept (the package's
+        ``max_pool_forward(x, size, stride)`` returns it beside its output): ``x`` is the
+        input of the forward pass, shape (H, W) or (H, W, C); ``size`` and ``stride`` are
+        the window size and stride it used.
 
     Returns
     -------
     ndarray, same shape as ``x``
         Zero everywhere except at the maxima of the windows.
     """
+    x, size, stride = cache
     dx = np.zeros(x.shape)
     channels = x.shape[2] if x.ndim == 3 else None
     for i in range(dout.shape[0]):

@@ -10,24 +10,27 @@ from __future__ import annotations
 import numpy as np
 
 
-def dense_forward(x: np.ndarray, weights: np.ndarray, bias: np.ndarray) -> np.ndarray:
+def dense_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, tuple]:
     """Fully-connected layer: a weighted sum of all inputs plus a bias.
 
     Parameters
     ----------
     x : ndarray, shape (N, D)
         N samples with D features each (flatten feature maps first).
-    weights : ndarray, shape (D, M)
+    w : ndarray, shape (D, M)
         One column of weights per output neuron.
-    bias : ndarray, shape (M,)
+    b : ndarray, shape (M,)
         One bias per output neuron.
 
     Returns
     -------
-    ndarray, shape (N, M)
-        ``out[n, m] = sum_d x[n, d] * weights[d, m] + bias[m]``.
+    out : ndarray, shape (N, M)
+        ``out[n, m] = sum_d x[n, d] * w[d, m] + b[m]``.
+    cache : tuple
+        ``(x, w, b)``, the inputs, kept for the backward pass.
     """
-    return x @ weights + bias
+    out = x @ w + b
+    return out, (x, w, b)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

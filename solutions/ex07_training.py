@@ -1,8 +1,8 @@
 """Exercise 7: the pieces training needs.
 
-Backpropagation through a convolution gives the gradients of the loss with respect to the image
-and the filters; stochastic gradient descent then moves each weight a little against its
-gradient.
+Backpropagation through a convolution gives the gradients of the loss with respect to the
+batch of images, the filters and the biases; stochastic gradient descent then moves each weight
+a little against its gradient.
 """
 
 from __future__ import annotations
@@ -10,69 +10,73 @@ from __future__ import annotations
 import numpy as np
 
 
-def conv2d_backward(dout: np.ndarray, image: np.ndarray, filters: np.ndarray, stride: int = 1,
-                    padding: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Gradients of a convolution (as in ``conv2d``) with respect to its inputs.
+def conv_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of a batched convolution with respect to its input, filters and biases.
 
     In the forward pass each output value is
-    ``out[i, j, f] = sum(padded[i*stride : i*stride+kh, j*stride : j*stride+kw, :] * filters[f])``.
-    So ``dout[i, j, f]`` flows back to that window of the (padded) image, weighted by
-    ``filters[f]``, and to ``filters[f]``, weighted by the window.
+    ``out[n, i, j, f] = sum(padded[n, i*stride : i*stride+kh, j*stride : j*stride+kw, :]
+    * w[f]) + b[f]``. So ``dout[n, i, j, f]`` flows back to that window of the (padded)
+    image ``n``, weighted by ``w[f]``; to ``w[f]``, weighted by the window; and to ``b[f]``.
 
     Parameters
     ----------
-    dout : ndarray, shape (H', W', F)
+    dout : ndarray, shape (N, H', W', F)
         Gradient of the loss with respect to the convolution's output.
-    image : ndarray, shape (H, W, C)
-        The input of the forward pass.
-    filters : ndarray, shape (F, kh, kw, C)
-        The filters of the forward pass.
-    stride, padding : int
-        As in the forward pass.
+    cache : tuple
+        ``(x, w, b, stride, padding)``, what the forward pass kept (the package's
+        ``conv_forward(x, w, b, stride, padding)`` returns it beside its output): the batch
+        ``x`` of shape (N, H, W, C), the filters ``w`` of shape (F, kh, kw, C), the biases
+        ``b`` of shape (F,), and the stride and padding of the forward pass.
 
     Returns
     -------
-    dimage : ndarray, shape (H, W, C)
-        Gradient with respect to the image (the padding cropped off again).
-    dfilters : ndarray, shape (F, kh, kw, C)
-        Gradient with respect to the filters.
+    dx : ndarray, shape (N, H, W, C)
+        Gradient with respect to the batch (the padding cropped off again).
+    dw : ndarray, shape (F, kh, kw, C)
+        Gradient with respect to the filters, summed over the batch.
+    db : ndarray, shape (F,)
+        Gradient with respect to the biases: ``dout`` summed over N, H' and W'.
     """
-    image = np.asarray(image, dtype=np.float64)
+    x, w, b, stride, padding = cache
+    x = np.asarray(x, dtype=np.float64)
     p = padding
-    padded = np.pad(image, ((p, p), (p, p), (0, 0)))
+    padded = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
     dpadded = np.zeros_like(padded)
-    dfilters = np.zeros(filters.shape)
-    n_filters, kh, kw, _ = filters.shape
-    out_h, out_w = dout.shape[0], dout.shape[1]
+    dw = np.zeros(w.shape)
+    n_filters, kh, kw, _ = w.shape
+    out_h, out_w = dout.shape[1], dout.shape[2]
     for i in range(out_h):
         for j in range(out_w):
             top, left = i * stride, j * stride
-            window = padded[top:top + kh, left:left + kw, :]
+            windows = padded[:, top:top + kh, left:left + kw, :]  # this window of every image
             for f in range(n_filters):
-                dfilters[f] += dout[i, j, f] * window
-                dpadded[top:top + kh, left:left + kw, :] += dout[i, j, f] * filters[f]
-    height, width = image.shape[0], image.shape[1]
-    dimage = dpadded[p:p + height, p:p + width, :]
-    return dimage, dfilters
+                g = dout[:, i, j, f]  # (N,): one gradient per image
+                # every image's window counts towards the shared filter: sum over the batch
+                dw[f] += np.tensordot(g, windows, axes=(0, 0))
+                dpadded[:, top:top + kh, left:left + kw, :] += g[:, None, None, None] * w[f]
+    height, width = x.shape[1], x.shape[2]
+    dx = dpadded[:, p:p + height, p:p + width, :]
+    db = dout.sum(axis=(0, 1, 2))
+    return dx, dw, db
 
 
-def sgd_step(params: list[np.ndarray], grads: list[np.ndarray], learning_rate: float) -> None:
+def sgd_step(params: list[np.ndarray], grads: list[np.ndarray], lr: float) -> None:
     """One step of gradient descent, updating every parameter array in place.
 
     Parameters
     ----------
     params : list of ndarray
-        The weights, e.g. ``[filters, bias, dense_weights, dense_bias]``. Each array is
-        changed in place (the layers keep references to these very arrays).
+        The weights, e.g. ``[conv_w, conv_b, dense_w, dense_b]``. Each array is changed in
+        place (the layers keep references to these very arrays).
     grads : list of ndarray
         The gradients, in the same order and with the same shapes as ``params``.
-    learning_rate : float
-        The step size.
+    lr : float
+        The learning rate: the step size.
 
     Returns
     -------
     None
-        ``param <- param - learning_rate * grad`` for every pair.
+        ``param <- param - lr * grad`` for every pair.
     """
     for param, grad in zip(params, grads, strict=True):
-        param -= learning_rate * grad
+        param -= lr * grad

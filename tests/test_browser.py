@@ -121,11 +121,12 @@ def open_page(browser, lab_server):
         yield open_page
 
 
+@pytest.mark.ch01  # cross-cutting: the course set-up of chapter 01
 def test_there_are_notebooks_to_open():
     assert NOTEBOOKS, f"no notebooks/[0-9][0-9]_*.ipynb found under {SOURCE}"
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
+@pytest.mark.parametrize("name", NOTEBOOKS)  # each marked with its chapter
 def test_notebook_runs_in_jupyterlab(name, open_page):
     facts = notebook_facts(SOURCE / "notebooks" / name)
     nb = open_page(f"notebooks/{name}")
@@ -215,6 +216,7 @@ def _open_and_run(open_page, lab_server, sources: list[str], name: str):
     return nb, nb.run_all(timeout=RUN_TIMEOUT)
 
 
+@pytest.mark.ch01  # cross-cutting: the browser checks themselves
 def test_checks_catch_a_cell_that_raises(lab_server, open_page):
     sources = ["x = 1", "1 / 0", "print('never runs')"]
     nb, state = _open_and_run(open_page, lab_server, sources, "selftest_raises.ipynb")
@@ -223,6 +225,7 @@ def test_checks_catch_a_cell_that_raises(lab_server, open_page):
     assert state["counts"][0] is not None and state["counts"][2] is None
 
 
+@pytest.mark.ch01  # cross-cutting: the browser checks themselves
 @pytest.mark.parametrize("callback, expected", [
     # The slider is not wired to anything: moving it changes nothing on display.
     ("pass", "did not change"),

@@ -11,6 +11,10 @@ import yaml
 
 from minicnn._versions import normalise
 
+# Cross-cutting: the installation every chapter relies on (set up before chapter 01), so these
+# tests are filed under ch01.
+pytestmark = pytest.mark.ch01
+
 ROOT = Path(__file__).resolve().parents[1]
 EXTRAS = ("lab", "test")  # what course.py installs; "bench" (PyTorch) stays out of conda
 # conda-forge names that differ from the PyPI distribution they provide

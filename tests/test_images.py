@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from minicnn import images
-from minicnn.grade import reference
+from minicnn.grade.chapters import ch02_convolution as reference
 
 pytestmark = pytest.mark.ch01
 

@@ -17,6 +17,7 @@ from minicnn.layers import (
 )
 from minicnn.network import Sequential
 
+pytestmark = pytest.mark.ch07  # until these tests are marked one by one
 TOL = 1e-7
 
 LAYERS = [

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.ch01  # until these tests are marked by notebook
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 CHAPTERS = {
     "01_images_as_arrays": ("images", "ex01"),

@@ -23,13 +23,18 @@ def test_hand_computed(w, f, s, p, expected):
 
 
 def test_six_by_six_to_three_by_three_is_impossible():
-    """The post's 6 x 6 x 3 -> 3 x 3 x 2 claim: no stride and padding give 3."""
+    """The post's 6 x 6 x 3 -> 3 x 3 x 2 claim: no stride and padding give 3, although many
+    settings are accepted (so a function that always raises fails here)."""
+    accepted = {}
     for s in range(1, 7):
         for p in range(0, 4):
             try:
-                assert output_size(6, 3, s, p) != 3
+                accepted[s, p] = output_size(6, 3, s, p)
             except ValueError:
-                pass
+                assert (6 - 3 + 2 * p) % s != 0, (s, p)  # refused only when it does not tile
+    assert 3 not in accepted.values()
+    assert accepted[1, 0] == 4 and accepted[3, 0] == 2 and accepted[1, 1] == 6
+    assert len(accepted) == sum((3 + 2 * p) % s == 0 for s in range(1, 7) for p in range(4))
 
 
 def test_not_tiling_is_refused_with_the_numbers():

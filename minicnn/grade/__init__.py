@@ -9,20 +9,20 @@ From a shell, ``python -m minicnn.grade PATH [PATH ...] [--json] [--csv FILE]`` 
 submission folders (see :mod:`minicnn.grade.__main__`).
 
 Each submission is graded on a temporary copy, each module in its own process with time and
-memory limits (:mod:`minicnn.grade.sandbox`), against the grader's own reference answers
-(:mod:`minicnn.grade.reference`). Feedback names the likely mistake
-(:mod:`minicnn.grade.catalog_images`, :mod:`minicnn.grade.catalog_layers`).
+memory limits (:mod:`minicnn.grade.sandbox`). Everything the grader knows about a chapter's
+exercises (cases, reference answers, named mistakes, how to compare) sits in that chapter's file
+in :mod:`minicnn.grade.chapters`; :mod:`minicnn.grade.registry` collects them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from minicnn.grade.catalog import EXERCISES, MODULES
 from minicnn.grade.core import Submission, grade_submission
+from minicnn.grade.registry import EXERCISES, MODULES, TOTAL_POINTS
 
-__all__ = ["EXERCISES", "MODULES", "Submission", "check", "find_exercises", "grade_chapter",
-           "grade_submission"]
+__all__ = ["EXERCISES", "MODULES", "TOTAL_POINTS", "Submission", "check", "find_exercises",
+           "grade_chapter", "grade_submission"]
 
 
 def find_exercises(path=None, *, option: str = "path=") -> Path:

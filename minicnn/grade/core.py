@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from minicnn.grade import catalog, isolation, sandbox, static
+from minicnn.grade import isolation, registry, sandbox, static
 from minicnn.grade.judge import Result, forbidden_result, grade_function
 
 
@@ -86,7 +86,7 @@ def grade_submission(folder, only=None, jobs: int = 2, name: str | None = None, 
     if not source.is_dir():
         raise FileNotFoundError(f"submission folder {str(folder)!r} does not exist; pass a "
                                 "folder laid out like exercises/")
-    exercises = catalog.select(only)
+    exercises = registry.select(only)
     others = not is_own(source) if others is None else others
     iso = isolation.require(others, unsafe)
     if not iso.isolated and not others:
@@ -148,7 +148,7 @@ def grade_functions(functions: dict, name: str = "functions") -> Submission:
 
     results = []
     watcher = Watcher({})
-    for ex in catalog.select(list(functions)):
+    for ex in registry.select(list(functions)):
         func = functions.get(ex.key)
         outcomes = [run_case(func, case, watcher, "\0") for case in
                     sandbox.encode_cases(ex.cases)]

@@ -8,18 +8,11 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from minicnn.grade._codec import decode
-from minicnn.grade.spec import Case, Exercise, Outcome, compare, describe, matches
+from minicnn.grade.spec import Case, Exercise, Outcome, Verdict, describe, matches
+
+__all__ = ["Result", "Verdict", "clean", "forbidden_result", "grade_function", "judge_case"]
 
 _ADDRESS = re.compile(r"\b0x[0-9a-fA-F]+\b")
-
-
-@dataclass
-class Verdict:
-    """The judgement of one case."""
-
-    ok: bool
-    message: str = ""
-    mistake: str = ""  # key of the named mistake, if any
 
 
 @dataclass
@@ -53,17 +46,18 @@ def outcome_from(data: dict) -> Outcome:
 
 def judge_case(ex: Exercise, case: Case, out: Outcome) -> Verdict:
     """Is the learner's answer to this case right? If not, which mistake is likely?"""
-    if ex.kind == "inplace":
-        return _judge_inplace(ex, case, out)
+    if ex.judge is not None:
+        return ex.judge(ex, case, out)
     changed = _unexpected_change(ex, out)
     if out.status == "raised":
         if case.raises and out.error.get("value_error"):
-            return Verdict(True)
+            return _names_argument(case, out)
         return _explain(ex, case, out, f"raised {clean(out.error_text)}")
     if case.raises:
         return _explain(ex, case, out, "expected a ValueError, but it returned "
                                        f"{_short(out.value)}")
-    ok, why = compare(ex.kind, ex.expected(case), out.value, ex.rtol, ex.atol)
+    expected = ex.expected(case)
+    ok, why = ex.compare(expected, out.value)
     if ok and not changed:
         return Verdict(True)
     if ok:
@@ -72,7 +66,21 @@ def judge_case(ex: Exercise, case: Case, out: Outcome) -> Verdict:
     if out.value is None:
         return Verdict(False, "returned None: did you forget the `return` statement?",
                        "returned_none")
-    return _explain(ex, case, out, why, changed)
+    verdict = _explain(ex, case, out, why, changed)
+    verdict.credit = ex.credit(expected, out.value)
+    return verdict
+
+
+def _names_argument(case: Case, out: Outcome) -> Verdict:
+    """A ValueError is right; when the case says which argument is wrong, so must it."""
+    message = out.error.get("message", "")
+    if not case.names or case.names in message:
+        return Verdict(True)
+    shown = f"'{clean(message)[:80]}'" if message else "no message"
+    return Verdict(False, f"the ValueError is right, but its message ({shown}) does not name "
+                   f"the argument `{case.names}`: say which argument is wrong and show its "
+                   f"value, e.g. f\"{case.names}={{{case.names}!r}} ...\"",
+                   "error_not_named")
 
 
 def _explain(ex: Exercise, case: Case, out: Outcome, why: str, changed=None) -> Verdict:
@@ -80,7 +88,7 @@ def _explain(ex: Exercise, case: Case, out: Outcome, why: str, changed=None) -> 
         try:
             hit = (mistake.test is not None and bool(mistake.test(case, out))) or (
                 mistake.output is not None and out.status == "returned"
-                and matches(ex.kind, mistake.output(case), out.value, 1e-5, 1e-7))
+                and matches(ex, mistake.output(case), out.value))
         except Exception:  # a detector must never crash the grader
             hit = False
         if hit:
@@ -110,50 +118,6 @@ def _short(value) -> str:
     return describe(value)
 
 
-# ---------------------------------------------------------------------------- sgd_step
-def _judge_inplace(ex: Exercise, case: Case, out: Outcome) -> Verdict:
-    params, grads, lr = case.args
-    if out.status == "raised":
-        return Verdict(False, f"raised {clean(out.error_text)}")
-    if "1" in out.changed:
-        return Verdict(False, "your sgd_step changed the gradients: only params change",
-                       "changed_grads")
-    entry = out.changed.get("0")
-    if entry is None:
-        return Verdict(False, "likely mistake: the arrays in params are unchanged. "
-                       "`p = p - learning_rate * g` only makes the name p point to a new "
-                       "array; update the array itself: p -= learning_rate * g (or "
-                       "p[...] = ...)", "rebinds_name")
-    if any(entry.get("replaced", [])) or entry.get("length") != len(params):
-        return Verdict(False, "likely mistake: you replaced the entries of the list params "
-                       "(params[i] = ...): the layers still hold the old arrays, which did not "
-                       "change; update each array in place with -=", "replaced_entries")
-    after = [p if v is None else decode(v) for p, v in zip(params, entry["originals"],
-                                                            strict=True)]
-    right = ex.expected(case)
-    candidates = (
-        ("gradient_ascent", "the parameters moved along the gradient: subtract "
-         "learning_rate * grad", [p + lr * g for p, g in zip(params, grads, strict=True)]),
-        ("ignored_learning_rate", "the learning rate is missing: subtract "
-         "learning_rate * grad, not grad", [p - g for p, g in zip(params, grads, strict=True)]),
-        ("only_first", "only the first array changed: update every array in the list "
-         "(is there a return inside your loop?)", [right[0], *params[1:]]),
-    )
-    if _all_close(after, right):
-        return Verdict(True)
-    for key, message, wrong in candidates:
-        if _all_close(after, wrong):
-            return Verdict(False, f"likely mistake: {message}", key)
-    return Verdict(False, "the updated parameters have wrong values: expected "
-                   "param - learning_rate * grad")
-
-
-def _all_close(got: list, want: list) -> bool:
-    return all(isinstance(g, np.ndarray) and g.shape == np.shape(w)
-               and np.allclose(g, w, rtol=1e-6, atol=1e-9) for g, w in zip(got, want,
-                                                                           strict=True))
-
-
 # ---------------------------------------------------------------------------- a function
 def grade_function(ex: Exercise, report: dict | None, failure: str = "",
                    status: str = "") -> Result:
@@ -178,6 +142,7 @@ def grade_function(ex: Exercise, report: dict | None, failure: str = "",
                       f"your code. Task: {ex.task}.", "not implemented")
     verdicts = [judge_case(ex, c, o) for c, o in zip(ex.cases, outcomes, strict=True)]
     n_ok = sum(v.ok for v in verdicts)
+    earned = sum(v.share for v in verdicts)
     if n_ok == len(verdicts):
         return result(ex.points, True, f"passed all {n_ok} checks", "passed")
     failed = [(c, v) for c, v in zip(ex.cases, verdicts, strict=True) if not v.ok]
@@ -188,11 +153,14 @@ def grade_function(ex: Exercise, report: dict | None, failure: str = "",
     others = sorted({v.mistake for _, v in named} - {shown[1].mistake})
     if others:
         lines.append(f"(also seen: {', '.join(k.replace('_', ' ') for k in others)})")
+    if earned > n_ok:
+        lines.append("(partial credit for the parts of the answers that are right)")
     memory = [o for o in outcomes if o.error.get("memory")]
     if memory:
         lines.append("(it ran out of memory: the grader allows 2 GiB)")
     mistakes = sorted({v.mistake for _, v in named})
-    return result(ex.points * n_ok / len(verdicts), False, " ".join(lines), "failed", mistakes)
+    return result(ex.points * earned / len(verdicts), False, " ".join(lines), "failed",
+                  mistakes)
 
 
 def forbidden_result(ex: Exercise, reason: str) -> Result:

@@ -3,7 +3,10 @@
 A :class:`Case` is one call (arguments and a label a learner can read). An :class:`Outcome` is
 what the learner's function did with it in the child process. A :class:`Mistake` knows what a
 learner who made that mistake would have returned (``output``) or recognises it from the
-outcome (``test``), and says so in plain words.
+outcome (``test``), and says so in plain words. A :class:`Verdict` is the judgement of one case.
+
+Nothing here knows a particular exercise: each chapter's file in :mod:`minicnn.grade.chapters`
+fills these in, and says how its answers are compared (``kind``, ``parts``, ``rtol``...).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ class Case:
     kwargs: dict = field(default_factory=dict)
     raises: bool = False  # the right answer is a ValueError
     tag: str = ""  # what kind of case it is, for mistakes that only apply to some
+    names: str = ""  # with ``raises``: the argument the ValueError's message must name
 
     def call(self, func: Callable) -> Any:
         return func(*self.args, **self.kwargs)
@@ -46,6 +50,20 @@ class Outcome:
         return f"{text.rstrip(':')} ({where})" if where else text.rstrip(":")
 
 
+@dataclass
+class Verdict:
+    """The judgement of one case: right or not, why, and the named mistake if any."""
+
+    ok: bool
+    message: str = ""
+    mistake: str = ""  # key of the named mistake, if any
+    credit: float | None = None  # share of the case's points; None: 1 if ok else 0
+
+    @property
+    def share(self) -> float:
+        return (1.0 if self.ok else 0.0) if self.credit is None else self.credit
+
+
 @dataclass(frozen=True)
 class Mistake:
     """A known mistake: what it returns (``output``) or how to recognise it (``test``)."""
@@ -58,22 +76,39 @@ class Mistake:
 
 @dataclass(frozen=True)
 class Exercise:
-    """One graded function."""
+    """One graded function, with everything the grader knows about it.
+
+    ``kind`` says how a returned value is compared with the reference's: "array", "int",
+    "float" or "tuple" (then ``parts`` names the items, and ``part_credit``, if given, is the
+    share of a case's points each right item earns). ``judge``, if given, replaces the
+    comparison altogether: ``judge(exercise, case, outcome) -> Verdict`` (for a function that
+    works in place, say).
+    """
 
     number: str  # "2.1"
     module: str  # "ex02_convolution"
-    function: str  # "convolve"
+    function: str  # the name the learner writes and the package uses
     points: float
     task: str  # one line: what to write
     arg_names: tuple[str, ...]
     cases: tuple[Case, ...]
     reference: Callable[..., Any]
     mistakes: tuple[Mistake, ...] = ()
-    kind: str = "array"  # "array", "int", "float", "pair" or "inplace"
+    kind: str = "array"
+    parts: tuple[str, ...] = ()
+    part_credit: tuple[float, ...] = ()
     rtol: float = 1e-6
     atol: float = 1e-8
     change_messages: dict = field(default_factory=dict)  # arg index -> message
     numpy_convolution_banned: bool = False
+    judge: Callable[[Exercise, Case, Outcome], Verdict] | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind == "tuple" and not self.parts:
+            raise ValueError(f"{self.key}: kind='tuple' needs the names of the parts")
+        if self.part_credit and (len(self.part_credit) != len(self.parts)
+                                 or not np.isclose(sum(self.part_credit), 1.0)):
+            raise ValueError(f"{self.key}: part_credit needs one share per part, summing to 1")
 
     @property
     def key(self) -> str:
@@ -86,6 +121,18 @@ class Exercise:
     def expected(self, case: Case) -> Any:
         return case.call(self.reference)
 
+    def compare(self, expected: Any, value: Any, equal_nan: bool = False) -> tuple[bool, str]:
+        return compare(self.kind, expected, value, self.rtol, self.atol, equal_nan, self.parts)
+
+    def credit(self, expected: Any, value: Any) -> float:
+        """The share of a case's points a wrong ``value`` still earns (its right parts)."""
+        if not self.part_credit or not isinstance(value, (tuple, list)) or len(value) != len(
+                self.parts):
+            return 0.0
+        return float(sum(share for share, want, got in zip(self.part_credit, expected, value,
+                                                           strict=True)
+                         if _compare_any(want, got, self.rtol, self.atol, False)[0]))
+
 
 # ---------------------------------------------------------------------------- comparing
 def is_real_number(value: Any) -> bool:
@@ -94,14 +141,14 @@ def is_real_number(value: Any) -> bool:
 
 
 def compare(kind: str, expected: Any, value: Any, rtol: float, atol: float,
-            equal_nan: bool = False) -> tuple[bool, str]:
+            equal_nan: bool = False, parts: tuple[str, ...] = ()) -> tuple[bool, str]:
     """(matches, what is wrong) for a returned value against an expected one."""
     if kind == "int":
         return _compare_int(expected, value)
     if kind == "float":
         return _compare_float(expected, value, rtol, atol, equal_nan)
-    if kind == "pair":
-        return _compare_pair(expected, value, rtol, atol, equal_nan)
+    if kind == "tuple":
+        return _compare_tuple(expected, value, parts, rtol, atol, equal_nan)
     return _compare_array(expected, value, rtol, atol, equal_nan)
 
 
@@ -159,20 +206,36 @@ def _compare_array(expected: np.ndarray, value: Any, rtol: float, atol: float,
                    f"{expected[index]:.6g}, got {got[index]:.6g}")
 
 
-def _compare_pair(expected: tuple, value: Any, rtol: float, atol: float,
-                  equal_nan: bool) -> tuple[bool, str]:
-    if not isinstance(value, (tuple, list)) or len(value) != 2:
-        return False, f"expected a pair (dimage, dfilters), got {describe(value)}"
-    problems = []
-    for name, want, got in zip(("dimage", "dfilters"), expected, value, strict=True):
-        ok, why = _compare_array(want, got, rtol, atol, equal_nan)
-        if not ok:
+def _compare_any(expected: Any, value: Any, rtol: float, atol: float,
+                 equal_nan: bool) -> tuple[bool, str]:
+    """One part of a tuple: an array, a nested tuple (a cache) or a plain number."""
+    if isinstance(expected, tuple):
+        names = tuple(f"[{i}]" for i in range(len(expected)))
+        return _compare_tuple(expected, value, names, rtol, atol, equal_nan)
+    if is_real_number(expected):
+        if not is_real_number(value) or value != expected:
+            return False, f"expected {expected!r}, got {describe(value)}"
+        return True, ""
+    return _compare_array(expected, value, rtol, atol, equal_nan)
+
+
+def _compare_tuple(expected: tuple, value: Any, parts: tuple[str, ...], rtol: float,
+                   atol: float, equal_nan: bool) -> tuple[bool, str]:
+    names = ", ".join(parts)
+    if not isinstance(value, (tuple, list)) or len(value) != len(parts):
+        return False, f"expected a tuple ({names}), got {describe(value)}"
+    problems, right = [], []
+    for name, want, got in zip(parts, expected, value, strict=True):
+        ok, why = _compare_any(want, got, rtol, atol, equal_nan)
+        if ok:
+            right.append(name)
+        else:
             problems.append(f"{name}: {why}")
-    if problems:
-        right = [n for n in ("dimage", "dfilters") if not any(p.startswith(n) for p in problems)]
-        prefix = f"{right[0]} is right; " if right else ""
-        return False, prefix + "; ".join(problems)
-    return True, ""
+    if not problems:
+        return True, ""
+    prefix = f"{' and '.join(right)} {'is' if len(right) == 1 else 'are'} right; " if right \
+        else ""
+    return False, prefix + "; ".join(problems)
 
 
 def describe(value: Any) -> str:
@@ -190,11 +253,12 @@ def describe(value: Any) -> str:
     return str(value)
 
 
-def matches(kind: str, wrong: Any, value: Any, rtol: float = 1e-6, atol: float = 1e-8) -> bool:
+def matches(ex: Exercise, wrong: Any, value: Any, rtol: float = 1e-5,
+            atol: float = 1e-7) -> bool:
     """Whether a learner's value equals what a mistake gives (nan counts as equal)."""
     if wrong is None:
         return False
     try:
-        return compare(kind, wrong, value, rtol, atol, equal_nan=True)[0]
+        return compare(ex.kind, wrong, value, rtol, atol, True, ex.parts)[0]
     except (TypeError, ValueError, IndexError):
         return False

@@ -2,7 +2,8 @@
 
 The child process watches what code *runs*; this module reads the source, so that a call in a
 branch the checks never reach is caught too. Plain numpy is allowed everywhere; numpy's own
-``np.convolve`` and ``np.correlate`` are not allowed in the convolution exercises.
+``np.convolve`` and ``np.correlate`` are not allowed where an exercise sets
+``numpy_convolution_banned``.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def scan(source: str, functions: dict[str, bool]) -> dict[str, str]:
         scope = _Scope()
         scope.visit(node, top_level=False)
         scopes[name] = scope
-    # module-level assignments from forbidden names: conv2d = minicnn.conv.conv2d
+    # module-level assignments from forbidden names: f = forbidden_module.f
     for node in tree.body:
         if isinstance(node, ast.Assign):
             used = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}

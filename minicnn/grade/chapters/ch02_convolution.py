@@ -1,83 +1,73 @@
-"""Checks for chapters 01-02: grayscale and convolution."""
+"""Chapter 02, convolution: ``convolve`` (one channel) and ``conv2d`` (channels-last).
+
+Both refuse a stride that does not tile the input, as ``output_size`` (chapter 03) and the
+package's ``minicnn.conv`` do: a ValueError that names ``stride``.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from minicnn.grade import reference as ref
+from minicnn.grade.chapters.ch01_images import integer_result
 from minicnn.grade.spec import Case, Exercise, Mistake, Outcome
 
-
-def integer_result(out: Outcome, expected) -> bool:
-    """Whole numbers where the answer has fractions (np.zeros_like on an int image...)."""
-    v = out.value
-    if not isinstance(v, np.ndarray) or v.shape != np.shape(expected):
-        return False
-    if v.dtype.kind in "iu" or np.all(v == np.round(v)):
-        e = np.asarray(expected)
-        for guess in (np.floor(e), np.round(e), np.trunc(e), np.floor(e) % 256,
-                      np.round(e) % 256, np.trunc(e) % 256):
-            if np.allclose(v, guess, atol=1e-9):
-                return True
-    return False
+MODULE = "ex02_convolution"
 
 
-# ---------------------------------------------------------------------------- 1.1
-def _grayscale_cases() -> tuple[Case, ...]:
-    r = np.random.default_rng(1)
-    return (
-        Case("a 4x5x3 float image", (r.uniform(0, 255, (4, 5, 3)),)),
-        Case("a 3x4x3 uint8 image with bright pixels",
-             (r.integers(150, 256, (3, 4, 3)).astype(np.uint8),), tag="uint8"),
-        Case("a 1x3x3 uint8 image: pure red, green, blue",
-             (np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255]]], dtype=np.uint8),),
-             tag="uint8"),
-        Case("a 2x3x3 int64 image", (r.integers(0, 256, (2, 3, 3)),)),
-    )
+# ---------------------------------------------------------------------------- reference
+def check_tiling(height: int, width: int, kh: int, kw: int, stride: int, padding: int) -> None:
+    """ValueError naming ``stride`` unless the kernel tiles the padded input exactly."""
+    for axis, size, k in (("height", height, kh), ("width", width, kw)):
+        span = size - k + 2 * padding
+        if span < 0 or span % stride:
+            raise ValueError(f"stride={stride} does not tile the input along the {axis}: "
+                             f"({size} - {k} + 2 * {padding}) / {stride} is not a whole "
+                             "number")
 
 
-def _mean_wrapped(image):
-    if np.asarray(image).dtype != np.uint8:
-        return None
-    x = image
-    with np.errstate(over="ignore"):
-        return (x[:, :, 0] + x[:, :, 1] + x[:, :, 2]) / 3
+def correlate(x: np.ndarray, w: np.ndarray, stride: int = 1, padding: int = 0, *,
+              flip: bool = False, step: int | None = None, short: int = 0,
+              pad_before_only: bool = False) -> np.ndarray:
+    """2-D cross-correlation of x (H, W) with w (kh, kw) -> (H', W'); options reproduce
+    mistakes.
+
+    ``flip`` flips the kernel (true convolution); ``step`` moves the window by ``step``
+    while the output keeps the size given by ``stride``; ``short`` drops that many rows and
+    columns from the output; ``pad_before_only`` pads the top and left only.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    k = np.asarray(w, dtype=np.float64)
+    check_tiling(*x.shape, *k.shape, stride, padding)
+    if flip:
+        k = k[::-1, ::-1]
+    x = np.pad(x, ((padding, 0), (padding, 0)) if pad_before_only else padding)
+    step = stride if step is None else step
+    kh, kw = k.shape
+    out_h = (x.shape[0] - kh) // stride + 1 - short
+    out_w = (x.shape[1] - kw) // stride + 1 - short
+    out = np.zeros((max(out_h, 0), max(out_w, 0)))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = np.sum(x[i * step:i * step + kh, j * step:j * step + kw] * k)
+    return out
 
 
-def _kept_channel_axis(case: Case, out: Outcome) -> bool:
-    v, e = out.value, ref.to_grayscale(*case.args)
-    return (isinstance(v, np.ndarray) and v.ndim == 3 and v.shape[:2] == e.shape
-            and v.dtype.kind in "biuf" and np.allclose(v[:, :, 0], e, atol=1e-6))
+def conv2d(x: np.ndarray, w: np.ndarray, stride: int = 1, padding: int = 0,
+           **mistake) -> np.ndarray:
+    """x (H, W, C), w (F, kh, kw, C) -> (H', W', F), summing over the channels."""
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    maps = []
+    for f in range(w.shape[0]):
+        maps.append(sum(correlate(x[:, :, c], w[f, :, :, c], stride, padding, **mistake)
+                        for c in range(x.shape[2])))
+    return np.stack(maps, axis=-1)
 
 
-GRAYSCALE = Exercise(
-    "1.1", "ex01_images", "to_grayscale", 1.0,
-    "weight the channels 0.299 R + 0.587 G + 0.114 B and return an (H, W) float array",
-    ("image",), _grayscale_cases(), ref.to_grayscale, atol=1e-6,
-    mistakes=(
-        Mistake("uint8_overflow", "the sum of uint8 values wrapped around at 256 (uint8 "
-                "arithmetic overflows): convert with image.astype(np.float64) before adding, "
-                "and use the luminance weights",
-                output=lambda c: _mean_wrapped(*c.args)),
-        Mistake("channel_mean", "you took the plain mean of the three channels; grayscale "
-                "uses the luminance weights 0.299 R + 0.587 G + 0.114 B (the eye is most "
-                "sensitive to green)", output=lambda c: np.asarray(c.args[0], float).mean(2)),
-        Mistake("integer_result", "your result holds whole numbers (an integer dtype), so "
-                "the fractions were cut off; return floats (np.zeros_like(image) keeps the "
-                "image's uint8 dtype: convert with image.astype(np.float64) first)",
-                test=lambda c, o: integer_result(o, ref.to_grayscale(*c.args))),
-        Mistake("reversed_weights", "the weights are applied in reverse order (as if the "
-                "image were BGR): red gets 0.299, green 0.587 and blue 0.114",
-                output=lambda c: ref.to_grayscale(*c.args, weights=(0.114, 0.587, 0.299))),
-        Mistake("scaled_to_one", "your values are divided by 255; keep the 0 to 255 scale",
-                output=lambda c: ref.to_grayscale(*c.args) / 255),
-        Mistake("kept_channel_axis", "the channel axis is still there: return an (H, W) "
-                "array, not (H, W, 1) or (H, W, 3)", test=_kept_channel_axis),
-    ),
-)
+# ---------------------------------------------------------------------------- cases
+NOT_TILING = " (should raise a ValueError naming stride)"
 
 
-# ---------------------------------------------------------------------------- 2.1, 2.2
 def _convolve_cases() -> tuple[Case, ...]:
     r = np.random.default_rng(2)
     img = r.normal(size=(7, 9))
@@ -94,6 +84,9 @@ def _convolve_cases() -> tuple[Case, ...]:
              (r.normal(size=(4, 5)), r.normal(size=(2, 3))), {"padding": 2}),
         Case("a 4x4 int64 image and a 2x2 float kernel",
              (r.integers(0, 256, (4, 4)), np.array([[0.25, 0.5], [-0.75, 0.125]]))),
+        Case("a 6x6 image, a 3x3 kernel, stride=2: (6 - 3) / 2 is not whole" + NOT_TILING,
+             (r.normal(size=(6, 6)), r.normal(size=(3, 3))), {"stride": 2}, raises=True,
+             tag="not_tiling", names="stride"),
     )
 
 
@@ -114,17 +107,22 @@ def _conv2d_cases() -> tuple[Case, ...]:
         Case("a 4x4x3 uint8 image and 2 filters of 2x2x3",
              (r.integers(0, 256, (4, 4, 3)).astype(np.uint8),
               np.round(r.normal(size=(2, 2, 2, 3)), 2))),
+        Case("a 6x7x2 image, 2 filters of 2x2x2, stride=2: the width gives (7 - 2) / 2, not "
+             "whole" + NOT_TILING, (r.normal(size=(6, 7, 2)), r.normal(size=(2, 2, 2, 2))),
+             {"stride": 2}, raises=True, tag="not_tiling", names="stride"),
     )
 
 
-def _params(case: Case) -> tuple[int, int]:
+# ---------------------------------------------------------------------------- mistakes
+def params(case: Case) -> tuple[int, int]:
+    """(stride, padding) of a case that passes them as keywords."""
     return case.kwargs.get("stride", 1), case.kwargs.get("padding", 0)
 
 
 def _conv_variant(func, **mistake):
     """What ``func`` gives on a case with one mistake switched on (None: not applicable)."""
     def output(case: Case):
-        stride, padding = _params(case)
+        stride, padding = params(case)
         try:
             wrong = func(*case.args, stride=stride, padding=padding, **mistake)
             right = func(*case.args, stride=stride, padding=padding)
@@ -139,7 +137,7 @@ def _conv_variant(func, **mistake):
 def _ignored(func, what: str):
     """What ``func`` gives when the stride (or the padding) is left out."""
     def output(case: Case):
-        stride, padding = _params(case)
+        stride, padding = params(case)
         if (what == "stride" and stride == 1) or (what == "padding" and padding == 0):
             return None
         kwargs = ({"stride": 1, "padding": padding} if what == "stride"
@@ -153,24 +151,32 @@ def _ignored(func, what: str):
 
 def _padded_channels(case: Case):
     """conv2d where np.pad also padded the channel axis, then channels 0..C-1 were read."""
-    image, filters = case.args
-    stride, padding = _params(case)
+    x, w = case.args
+    stride, padding = params(case)
     if padding == 0:
         return None
-    c = image.shape[2]
-    shifted = np.pad(np.asarray(image, float), padding)[:, :, :c]
-    return ref.conv2d(shifted, filters, stride, 0)
+    c = x.shape[2]
+    shifted = np.pad(np.asarray(x, float), padding)[:, :, :c]
+    return conv2d(shifted, w, stride, 0)
 
 
-def _pads_channel_axis(case: Case, out: Outcome) -> bool:
-    image = case.args[1] if len(case.args) == 3 else case.args[0]
-    return any(len(p["shape"]) == 3 and tuple(p["shape"]) == image.shape
-               and any(p["widths"][2]) for p in out.pads)
+def pads_channel_axis(x: np.ndarray, out: Outcome) -> bool:
+    """Whether the learner's code asked np.pad to pad the last (channel) axis of ``x``."""
+    return any(tuple(p["shape"]) == x.shape and any(p["widths"][-1]) for p in out.pads)
+
+
+def _returned_for_not_tiling(case: Case, out: Outcome) -> bool:
+    return case.tag == "not_tiling" and out.status == "returned"
 
 
 def conv_mistakes(func, transpose) -> tuple[Mistake, ...]:
     """The mistakes of convolve and conv2d (the same loops, one with a channel axis)."""
     return (
+        Mistake("no_error_not_tiling", "no error for a stride that does not tile the input: "
+                "when (H - kh + 2 * padding) or (W - kw + 2 * padding) is not divisible by "
+                "the stride, raise ValueError naming `stride` (as output_size does in "
+                "chapter 03) instead of dropping the last rows or columns",
+                test=_returned_for_not_tiling),
         Mistake("flipped_kernel", "your output equals a true convolution: the kernel is "
                 "flipped; slide it as it is (cross-correlation, as in every deep-learning "
                 "library)", output=_conv_variant(func, flip=True)),
@@ -195,43 +201,44 @@ def conv_mistakes(func, transpose) -> tuple[Mistake, ...]:
     )
 
 
+# ---------------------------------------------------------------------------- 2.1, 2.2
 CONVOLVE = Exercise(
-    "2.1", "ex02_convolution", "convolve", 2.0,
+    "2.1", MODULE, "convolve", 2.0,
     "slide the kernel over the (zero-padded) image with the given stride, multiply and sum",
-    ("image", "kernel", "stride", "padding"), _convolve_cases(), ref.correlate,
+    ("x", "w", "stride", "padding"), _convolve_cases(), correlate,
     kind="array", numpy_convolution_banned=True,
-    mistakes=conv_mistakes(ref.correlate, lambda a: a.T) + (
+    mistakes=conv_mistakes(correlate, lambda a: a.T) + (
         Mistake("integer_output", "your output holds whole numbers, so the fractions were "
                 "cut off: make the output a float array (np.zeros(...), not "
-                "np.zeros_like(image) on an integer image)",
-                test=lambda c, o: integer_result(o, ref.correlate(*c.args, **c.kwargs))),
-        Mistake("kernel_transposed", "you used the kernel transposed (kernel.T)",
-                output=lambda c: ref.correlate(c.args[0], c.args[1].T, **c.kwargs)
+                "np.zeros_like(x) on an integer image)",
+                test=lambda c, o: integer_result(o, correlate(*c.args, **c.kwargs))),
+        Mistake("kernel_transposed", "you used the kernel transposed (w.T)",
+                output=lambda c: correlate(c.args[0], c.args[1].T, **c.kwargs)
                 if c.args[1].shape[0] == c.args[1].shape[1] else None),
     ),
 )
 
 CONV2D = Exercise(
-    "2.2", "ex02_convolution", "conv2d", 2.0,
+    "2.2", MODULE, "conv2d", 2.0,
     "for each filter, slide it over the padded image and sum over height, width and "
-    "channels; stack the F maps on the last axis", ("image", "filters", "stride", "padding"),
-    _conv2d_cases(), ref.conv2d, numpy_convolution_banned=True,
+    "channels; stack the F maps on the last axis", ("x", "w", "stride", "padding"),
+    _conv2d_cases(), conv2d, numpy_convolution_banned=True,
     mistakes=(
         Mistake("padding_channels", "the padding was added to the channel axis too: pad "
-                "only height and width, np.pad(image, ((p, p), (p, p), (0, 0)))",
-                output=_padded_channels, test=_pads_channel_axis),
+                "only height and width, np.pad(x, ((p, p), (p, p), (0, 0)))",
+                output=_padded_channels, test=lambda c, o: pads_channel_axis(c.args[0], o)),
         Mistake("channels_first", "your output is channels-first (F, H', W'); the course "
                 "is channels-last: return (H', W', F), e.g. np.stack(maps, axis=-1)",
-                output=lambda c: ref.conv2d(*c.args, **c.kwargs).transpose(2, 0, 1)),
-        *conv_mistakes(ref.conv2d, lambda a: a.transpose(1, 0, 2)),
+                output=lambda c: conv2d(*c.args, **c.kwargs).transpose(2, 0, 1)),
+        *conv_mistakes(conv2d, lambda a: a.transpose(1, 0, 2)),
         Mistake("first_channel_only", "only the first channel counts in your output: sum "
                 "the products over all C channels of the window",
-                output=lambda c: ref.conv2d(c.args[0][:, :, :1], c.args[1][..., :1],
-                                            **c.kwargs) if c.args[0].shape[2] > 1 else None),
+                output=lambda c: conv2d(c.args[0][:, :, :1], c.args[1][..., :1], **c.kwargs)
+                if c.args[0].shape[2] > 1 else None),
         Mistake("integer_output", "your output holds whole numbers, so the fractions were "
                 "cut off: make the output a float array",
-                test=lambda c, o: integer_result(o, ref.conv2d(*c.args, **c.kwargs))),
+                test=lambda c, o: integer_result(o, conv2d(*c.args, **c.kwargs))),
     ),
 )
 
-EXERCISES = (GRAYSCALE, CONVOLVE, CONV2D)
+EXERCISES = (CONVOLVE, CONV2D)
