@@ -112,7 +112,8 @@ def probe() -> Isolation:
     if os.environ.get("MINICNN_ISOLATION", "").lower() in ("off", "0", "none"):
         return Isolation(reason="switched off by MINICNN_ISOLATION=off", keeper=keeper)
     if platform.system() != "Linux":
-        return Isolation(reason=f"{platform.system()} has no Landlock (Linux only)")
+        system = {"Darwin": "macOS"}.get(platform.system(), platform.system())
+        return Isolation(reason=f"{system} has no Landlock (Linux only)")
     abi = _confine.landlock_abi()
     seccomp = _confine.seccomp_supported()
     if abi < MIN_ABI:
