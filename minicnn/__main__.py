@@ -52,7 +52,7 @@ def train_command(args: argparse.Namespace) -> int:
     if args.limit:
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
     print(f"data: {args.data}, {len(x_train):,} training and {len(x_test):,} test images")
-    model = small_cnn(seed=args.seed, channels=tuple(recipe["channels"]))
+    model = small_cnn(seed=args.seed, channels=tuple(recipe["channels"]), fast=True)
     print(model.summary(x_train.shape[1:]))
     optimizer = SGD(lr=recipe["lr"], momentum=0.9)
     print(f"training: {recipe['epochs']} epochs, batch size {recipe['batch_size']}, {optimizer}, "

@@ -58,3 +58,13 @@ def _reshape_hint(name: str, shape: tuple, allowed: tuple[int, ...]) -> str:
     if len(shape) - 1 in allowed and 1 in shape:
         return f"drop the length-1 axis with np.squeeze({name}, axis=...)"
     return "check the layout: channels-last, (N, H, W, C) for a batch"
+
+
+def channels(layer: str, x, in_channels: int) -> np.ndarray:
+    """``x`` as an array, or an error if it is not an (N, H, W, in_channels) batch."""
+    x = array("x", x, 4, "(N, H, W, C)")
+    if x.shape[3] != in_channels:
+        raise ValueError(f"{layer} expects {in_channels} input channel(s) but x has shape "
+                         f"{x.shape} ({x.shape[3]} channels, last axis); set "
+                         f"in_channels={x.shape[3]} or check the layer before")
+    return x
