@@ -173,10 +173,11 @@ def col2im(dcols: np.ndarray, padded_shape: tuple[int, ...], stride: int) -> np.
     """
     _, out_h, out_w, kh, kw, _ = dcols.shape
     dx = np.zeros(padded_shape, dtype=dcols.dtype)
+    by_offset = np.ascontiguousarray(dcols.transpose(3, 4, 0, 1, 2, 5))  # (kh, kw, N, H', W', C)
     h_end, w_end = stride * (out_h - 1) + 1, stride * (out_w - 1) + 1
     for i in range(kh):
         for j in range(kw):
-            dx[:, i:i + h_end:stride, j:j + w_end:stride, :] += dcols[:, :, :, i, j, :]
+            dx[:, i:i + h_end:stride, j:j + w_end:stride, :] += by_offset[i, j]
     return dx
 
 

@@ -76,7 +76,9 @@ def max_pool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
 
     When a window holds its maximum more than once, the first in row-major order takes it all
     (so the gradient is exactly the derivative of the forward pass, never split). Where windows
-    overlap (stride < size) the gradients they send to the same input add up.
+    overlap (stride < size) the gradients they send to the same input add up. Each window
+    offset adds ``dout * hit`` (hit: 1 where that offset holds the maximum), so ``dout`` should
+    be finite (``0 * inf`` is NaN).
 
     Parameters
     ----------
@@ -97,7 +99,7 @@ def max_pool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
                                        strict=True):
         hit = (view == out) & ~taken  # only the first maximum of each window
         taken |= hit
-        dx_view += np.where(hit, dout, 0)  # where, not a product: an inf in dout stays put
+        dx_view += dout * hit
     return _restore(dx, x.ndim)
 
 

@@ -236,11 +236,9 @@ def test_inf_in_the_gradient_stays_where_it_belongs():
     dout[0, 1, 1, 2] = np.inf
     _, _, _, where, pooled, *_ = cache
     dblocks = fused._route_to_maxima(dout, where, pooled, 4)
-    ref = max_pool_backward(dout, max_pool_forward(conv_forward(x, w, b, 1, 1)[0], 2, 2)[1])
     # only the window's maximum, if positive, receives the inf; no NaN anywhere
     assert not np.isnan(dblocks).any()
     assert np.isinf(dblocks).sum() == (1 if out[0, 1, 1, 2] > 0 else 0)
-    assert np.isinf(ref).sum() == 1
 
 
 def test_errors_name_the_argument():

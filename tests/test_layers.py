@@ -87,6 +87,7 @@ def test_softmax_cross_entropy_layer():
     np.testing.assert_allclose(loss_layer.backward(), [[0.5, -0.5]])
 
 
+@pytest.mark.ch07
 def test_parameter_shapes_and_init():
     conv = Conv2D(3, 8, 5, seed=0)
     assert conv.params["w"].shape == (8, 5, 5, 3) and conv.params["b"].shape == (8,)
@@ -98,6 +99,7 @@ def test_parameter_shapes_and_init():
                                   Conv2D(1, 2, 3, seed=5).params["w"])
 
 
+@pytest.mark.ch07
 def test_layer_errors():
     with pytest.raises(ValueError, match=r"Conv2D expects 3 input channel\(s\).*in_channels=1"):
         Conv2D(3, 4, 3).forward(np.ones((1, 5, 5, 1)))
