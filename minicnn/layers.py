@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minicnn import _checks, activations, conv, pooling
-from minicnn.dense import dense_backward, dense_forward
+from minicnn import _checks, activations, conv, dense, pooling
 from minicnn.losses import SoftmaxCrossEntropy  # noqa: F401  (the loss layer lives there)
 from minicnn.shapes import conv_output_shape, pool_output_shape
 
@@ -125,43 +124,33 @@ class ReLU(Layer):
         return activations.relu_backward(dout, self._x)
 
 
-class _FromOutput(Layer):
-    """An activation whose gradient is computed from its output: ``_f(x)``, ``_df(dout, out)``."""
+class Sigmoid(Layer):
+    """``1 / (1 + exp(-x))`` element-wise (:func:`minicnn.activations.sigmoid`)."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._out = self._f(x)
+        self._out = activations.sigmoid(x)
         return self._out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        return self._df(dout, self._out)
+        return activations.sigmoid_backward(dout, self._out)
 
 
-class Sigmoid(_FromOutput):
-    """``1 / (1 + exp(-x))`` element-wise (:func:`minicnn.activations.sigmoid`)."""
-
-    _f, _df = staticmethod(activations.sigmoid), staticmethod(activations.sigmoid_backward)
-
-
-class Tanh(_FromOutput):
+class Tanh(Layer):
     """``tanh(x)`` element-wise (:func:`minicnn.activations.tanh`)."""
 
-    _f, _df = staticmethod(activations.tanh), staticmethod(activations.tanh_backward)
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._out = activations.tanh(x)
+        return self._out
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        return activations.tanh_backward(dout, self._out)
 
 
 class _Pool2D(Layer):
-    """Pooling by ``_forward(x, size, stride) -> (out, cache)`` and ``_backward(dout, cache)``."""
-
     def __init__(self, size: int = 2, stride: int = 2) -> None:
         super().__init__()
         self.size = _checks.positive_int("size", size)
         self.stride = _checks.positive_int("stride", stride)
-
-    def forward(self, x):
-        out, self._cache = self._forward(x, self.size, self.stride)
-        return out
-
-    def backward(self, dout):
-        return self._backward(dout, self._cache)
 
     def output_shape(self, input_shape):
         return pool_output_shape(tuple(input_shape), self.size, self.stride)
@@ -174,19 +163,25 @@ class _Pool2D(Layer):
 
 
 class MaxPool2D(_Pool2D):
-    """Max pooling: (N, H, W, C) -> (N, (H - size) // stride + 1, ..., C), with
-    :func:`minicnn.pooling.max_pool_forward` and ``max_pool_backward``."""
+    """Max pooling: (N, H, W, C) -> (N, (H - size) // stride + 1, ..., C)."""
 
-    _forward = staticmethod(pooling.max_pool_forward)
-    _backward = staticmethod(pooling.max_pool_backward)
+    def forward(self, x):
+        out, self._cache = pooling.max_pool_forward(x, self.size, self.stride)
+        return out
+
+    def backward(self, dout):
+        return pooling.max_pool_backward(dout, self._cache)
 
 
 class AvgPool2D(_Pool2D):
-    """Average pooling: (N, H, W, C) -> (N, (H - size) // stride + 1, ..., C), with
-    :func:`minicnn.pooling.avg_pool_forward` and ``avg_pool_backward``."""
+    """Average pooling: (N, H, W, C) -> (N, (H - size) // stride + 1, ..., C)."""
 
-    _forward = staticmethod(pooling.avg_pool_forward)
-    _backward = staticmethod(pooling.avg_pool_backward)
+    def forward(self, x):
+        out, self._cache = pooling.avg_pool_forward(x, self.size, self.stride)
+        return out
+
+    def backward(self, dout):
+        return pooling.avg_pool_backward(dout, self._cache)
 
 
 class Flatten(Layer):
@@ -226,11 +221,11 @@ class Dense(Layer):
             raise ValueError(f"Dense expects {self.in_features} input features but x has shape "
                              f"{x.shape}; set in_features={x.shape[1]} (model.summary(...) "
                              "shows each layer's output size)")
-        out, self._cache = dense_forward(x, self.params["w"], self.params["b"])
+        out, self._cache = dense.dense_forward(x, self.params["w"], self.params["b"])
         return out
 
     def backward(self, dout):
-        dx, self.grads["w"], self.grads["b"] = dense_backward(dout, self._cache)
+        dx, self.grads["w"], self.grads["b"] = dense.dense_backward(dout, self._cache)
         return dx
 
     def output_shape(self, input_shape):

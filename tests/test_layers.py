@@ -109,3 +109,38 @@ def test_layer_errors():
         Conv2D(1, 0, 3)
     with pytest.raises(ValueError, match="kernel_size"):
         Conv2D(1, 2, 2.5)
+
+
+@pytest.mark.ch07
+def test_layers_are_thin_wrappers_over_the_functions(monkeypatch):
+    """Each layer calls its module's functions: replacing one changes the layer."""
+    from minicnn import activations, conv, dense, pooling
+
+    calls = []
+
+    def spy(module, name):
+        real = getattr(module, name)
+
+        def wrapped(*args, **kwargs):
+            calls.append(name)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, wrapped)
+
+    for module, names in ((conv, ("conv_forward", "conv_backward")),
+                          (activations, ("relu", "relu_backward")),
+                          (pooling, ("max_pool_forward", "max_pool_backward")),
+                          (dense, ("dense_forward", "dense_backward"))):
+        for name in names:
+            spy(module, name)
+    x = np.random.default_rng(0).standard_normal((2, 6, 6, 1))
+    layers = [Conv2D(1, 2, 3, padding=1, seed=0), ReLU(), MaxPool2D(2, 2), Flatten(),
+              Dense(18, 2, seed=0)]
+    out = x
+    for layer in layers:
+        out = layer.forward(out)
+    dout = np.ones_like(out)
+    for layer in layers[::-1]:
+        dout = layer.backward(dout)
+    assert calls == ["conv_forward", "relu", "max_pool_forward", "dense_forward",
+                     "dense_backward", "max_pool_backward", "relu_backward", "conv_backward"]
