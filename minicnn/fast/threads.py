@@ -212,12 +212,13 @@ def backward_halves(backward, dout, caches, need_dx: bool, dx_dtype=None) -> tup
 def status() -> tuple[bool, str]:
     """Whether batches run on two threads here, and a sentence saying so (for the doctor)."""
     if _get_pool() is not None:
-        return True, ("training splits each batch over two threads (numpy's OpenBLAS set to "
-                      "one thread)")
+        return True, ("fast training (fast=True) splits each batch over two threads (numpy's "
+                      "OpenBLAS set to one thread)")
     if not _threads_wanted():
         why = "MINICNN_THREADS=1 is set"
     elif (os.cpu_count() or 1) < 2:
         why = "this machine has one core"
     else:
         why = "numpy's OpenBLAS has no per-thread setting here (openblas_set_num_threads_local)"
-    return False, f"training runs each batch on one thread: {why}; same results, only slower"
+    return False, (f"fast training (fast=True) runs each batch on one thread: {why}; same "
+                   "results, only slower")
