@@ -13,7 +13,7 @@ import sys
 import time
 
 # Defaults per data set: a few quick epochs on the subset; the full recipe reaches 90 % or more
-# (90.53 % measured in 34 to 45 s on 2 cores; see docs/benchmarks.md). "lr_decay" multiplies
+# (90.53 to 90.57 % measured; see docs/benchmarks.md). "lr_decay" multiplies
 # the learning rate after every epoch (fit's lr_decay); without it the test accuracy wobbles
 # between 89 % and 90.4 % from epoch to epoch.
 RECIPES = {
