@@ -99,6 +99,15 @@ def test(extra: list[str]) -> int:
     return code
 
 
+def one_blas_thread() -> None:
+    """Ask numpy's OpenBLAS for one thread in what runs from here (JupyterLab's kernels, the
+    notebooks, the tests), unless the environment already says otherwise. The course's matrix
+    products are small: a second BLAS thread saves little on them, and on a machine whose cores
+    are busy its spinning made the plain core's training many times slower. (The fast backend
+    splits each batch over two threads of its own, with one BLAS thread each.)"""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in {"-h", "--help", "help"}:
         print(__doc__)
@@ -108,6 +117,8 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     setup()
+    if command in {"lab", "test", "notebooks"}:
+        one_blas_thread()
     if command == "lab":
         os.chdir(ROOT)
         os.execv(str(BIN / "jupyter"), [str(BIN / "jupyter"), "lab", "notebooks/", *extra])

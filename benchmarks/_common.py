@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(ROOT))
 
-from minicnn.train import _keep_freed_memory, small_cnn  # noqa: E402
+from minicnn.fast import keep_freed_memory  # noqa: E402
+from minicnn.train import small_cnn  # noqa: E402
 
 BATCH_SIZE = 128
 #: The two convolutions timed on their own: (input shape without N, filters out).
@@ -27,10 +28,10 @@ CONV_CASES = {"conv1": ((28, 28, 1), 8), "conv2": ((14, 14, 8), 16)}
 
 
 def warm_allocator() -> None:
-    """Set up malloc as ``minicnn.train.fit`` does, on both sides alike (glibc keeps freed
+    """Set up malloc as a fast minicnn model does, on every side alike (glibc keeps freed
     memory instead of faulting it in again every step), then touch and free a few MB so the
     first timed calls do not pay for fresh pages."""
-    _keep_freed_memory()
+    keep_freed_memory()
     np.ones(1 << 20, dtype=np.float32).sum()
     np.ones((8, 1 << 20), dtype=np.uint8).sum()
 

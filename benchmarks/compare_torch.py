@@ -12,6 +12,9 @@ Each side runs in its own fresh process (``_minicnn_side.py``, ``_torch_side.py`
 the other, round after round: in one process the two would slow each other down (OpenBLAS
 threads keep spinning after numpy's matrix products). Every figure is the median over rounds,
 with its spread (max - min). The ratio is minicnn / PyTorch: below 1 means minicnn is faster.
+minicnn runs twice per round: with the fast backend (``fast=True``, as ``python -m minicnn
+train`` does) and with the plain core (``fast=False``, every layer's own forward and backward)
+on one thread (``minicnn-plain``).
 """
 
 from __future__ import annotations
@@ -27,10 +30,14 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SIDES = {"minicnn": ["_minicnn_side.py"], "torch": ["_torch_side.py"],
-         "torch-nhwc": ["_torch_side.py", "--channels-last"]}
-# Targets from issue 6: (figure, largest allowed minicnn / PyTorch ratio).
-TARGETS = {"epoch (s)": 1.2, "conv1 fwd+bwd (ms)": 1.5, "conv2 fwd+bwd (ms)": 1.5}
+SIDES = {"minicnn": ["_minicnn_side.py"], "minicnn-plain": ["_minicnn_side.py", "--plain"],
+         "torch": ["_torch_side.py"], "torch-nhwc": ["_torch_side.py", "--channels-last"]}
+#: Sides that always run on one thread, whatever --threads says.
+ONE_THREAD = {"minicnn-plain"}
+# Targets: (figure, largest allowed minicnn / PyTorch ratio), for the fast backend...
+TARGETS = {"epoch (s)": 1.0, "conv1 fwd+bwd (ms)": 1.5, "conv2 fwd+bwd (ms)": 1.5}
+# ... and for the plain core on one thread.
+PLAIN_TARGETS = {"epoch (s)": 1.5}
 MAX_PEAK_MIB = 400
 MAX_ACCURACY_GAP = 0.5  # percentage points
 
@@ -116,6 +123,17 @@ def table(stats: dict[str, dict], sides: list[str]) -> str:
         else:
             cells += ["", ""]
         rows.append(cells)
+    if "minicnn-plain" in stats:
+        head.insert(-1, "ratio plain/torch")
+        for key, cells in zip(stats["minicnn"], rows, strict=True):
+            plain = stats["minicnn-plain"].get(key)
+            ratio = "" if plain is None else plain[0] / stats["torch"][key][0]
+            if key == "test accuracy (%)" and plain is not None:
+                ratio = f"{plain[0] - stats['torch'][key][0]:+.2f} points"
+            elif plain is not None:
+                ratio = f"{ratio:.2f}" + (f" (<= {PLAIN_TARGETS[key]})"
+                                          if key in PLAIN_TARGETS else "")
+            cells.insert(-1, ratio)
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines)
@@ -144,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     extra = ["--epochs", str(epochs), "--lr", str(args.lr)]
     extra += ["--limit", str(limit)] if limit else []
     extra += ["--only-conv"] if args.only_conv else []
-    sides = ["minicnn", "torch"] + (["torch-nhwc"] if args.channels_last else [])
+    sides = ["minicnn", "minicnn-plain", "torch"] + (["torch-nhwc"] if args.channels_last else [])
 
     check = run_side("torch", ["--check"])
     print(f"same model on both sides: largest logit difference {check['max_logit_diff']:.2e}")
@@ -154,14 +172,14 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     for r in range(rounds):
         for s in (sides if r % 2 == 0 else sides[::-1]):  # alternate who goes first
-            raw[s].append(run_side(s, extra, args.threads))
+            raw[s].append(run_side(s, extra, 1 if s in ONE_THREAD else args.threads))
             print(f"round {r + 1}/{rounds} {s}: " + ", ".join(
                 f"{k} {v:.2f}" for k, v in figures(raw[s][-1]).items()), flush=True)
     stats = {s: summarise([figures(res) for res in raw[s]]) for s in sides}
     print(f"\n{rounds} round(s), {epochs} epoch(s) on {raw['minicnn'][0].get('train_n', 0):,} "
           f"images, batch 128, lr {args.lr}, momentum 0.9; "
           f"torch {raw['torch'][0]['torch']}, {raw['torch'][0]['threads']} thread(s), "
-          f"OpenBLAS {args.threads} thread(s); "
+          f"OpenBLAS {args.threads} thread(s) (minicnn-plain: 1); "
           f"{time.perf_counter() - start:.0f} s in all\n")
     print(table(stats, sides))
     if args.json:

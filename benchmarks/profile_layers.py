@@ -17,23 +17,25 @@ from collections import defaultdict
 
 import numpy as np
 
-from minicnn.fused import ConvReLUPool, plan
+from minicnn.fast import keep_freed_memory
+from minicnn.fast.layers import ConvReLUPool, FastConv2D
 from minicnn.layers import SoftmaxCrossEntropy
 from minicnn.optim import SGD
-from minicnn.train import _keep_freed_memory, small_cnn
+from minicnn.train import small_cnn
 
 
 def profile(batches: int, batch_size: int, seed: int = 0, clock=time.perf_counter,
-            channels: tuple[int, int] = (8, 16), fuse: bool = True) -> dict[str, float]:
-    """Mean seconds per batch for each (layer, direction), after a few warm-up steps."""
+            channels: tuple[int, int] = (8, 16), fast: bool = True) -> dict[str, float]:
+    """Mean seconds per batch for each (step, direction), after a few warm-up steps, as a model
+    with ``fast`` on (the fast backend's steps) or off (the core layers) runs them."""
     rng = np.random.default_rng(seed)
     x = rng.random((batch_size, 28, 28, 1), dtype=np.float32)
     y = rng.integers(0, 10, batch_size)
-    model = small_cnn(seed=seed, channels=channels)
+    model = small_cnn(seed=seed, channels=channels, fast=fast)
     loss_fn = SoftmaxCrossEntropy()
     opt = SGD(lr=0.01, momentum=0.9)
     times: dict[str, float] = defaultdict(float)
-    steps = plan(model.layers) if fuse else list(model.layers)
+    steps = model.steps()
     names = [f"{i}:{_name(step)}" for i, step in enumerate(steps)]
     warmup = 5
     for step in range(batches + warmup):
@@ -50,7 +52,8 @@ def profile(batches: int, batch_size: int, seed: int = 0, clock=time.perf_counte
         for i in range(len(steps) - 1, -1, -1):
             layer = steps[i]
             t = clock()
-            dout = layer.backward(dout, need_dx=False) if i == 0 else layer.backward(dout)
+            skip = i == 0 and getattr(layer, "can_skip_input_grad", False)
+            dout = layer.backward(dout, need_dx=False) if skip else layer.backward(dout)
             times[f"{names[i]} bwd"] += (clock() - t) * keep
         t = clock()
         opt.step(model)
@@ -61,7 +64,7 @@ def profile(batches: int, batch_size: int, seed: int = 0, clock=time.perf_counte
 def _name(step) -> str:
     if isinstance(step, ConvReLUPool):
         return "Conv+ReLU+Pool"
-    return type(step).__name__
+    return "Conv2D" if isinstance(step, FastConv2D) else type(step).__name__
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,21 +73,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--channels", type=int, nargs=2, default=(8, 16), metavar=("C1", "C2"))
-    parser.add_argument("--no-fuse", action="store_true",
-                        help="time Conv2D, ReLU and MaxPool2D one by one, as Sequential(..., "
-                             "fuse=False) runs them")
+    parser.add_argument("--plain", action="store_true",
+                        help="time the plain core's layers one by one, as Sequential(..., "
+                             "fast=False) runs them")
     parser.add_argument("--cpu", action="store_true",
                         help="measure this process's CPU time instead of wall time: steadier on "
                              "a busy machine (run with OPENBLAS_NUM_THREADS=1 then)")
     parser.add_argument("--no-malloc-tuning", action="store_true",
-                        help="leave glibc's malloc as it is (fit tunes it)")
+                        help="leave glibc's malloc as it is (a fast model tunes it)")
     args = parser.parse_args(argv)
     if not args.no_malloc_tuning:
-        _keep_freed_memory()
+        keep_freed_memory()
     np.empty(1 << 20, dtype=np.float32).fill(0)  # warm the allocator (see TOOLING.md)
     times = profile(args.batches, args.batch_size,
                     clock=time.process_time if args.cpu else time.perf_counter,
-                    channels=tuple(args.channels), fuse=not args.no_fuse)
+                    channels=tuple(args.channels), fast=not args.plain)
     total = sum(times.values())
     print(f"{'part':<22}{'ms/batch':>10}{'share':>8}")
     for name, sec in times.items():

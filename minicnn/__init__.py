@@ -6,15 +6,14 @@ A companion package to the minicnn course. Each module is one topic and matches 
 module                    topic                                       chapter
 ========================  ==========================================  =======
 ``minicnn.images``        images as arrays, sample photographs        01
-``minicnn.conv``          convolution (loop reference and fast path)  02
-``minicnn.columns``       the fast path's patch matrices (im2col)     02
+``minicnn.conv``          convolution: loops, and im2col + matmul     02
 ``minicnn.shapes``        the output-size formula                     03
 ``minicnn.activations``   ReLU, sigmoid, tanh                         04
 ``minicnn.pooling``       max and average pooling                     05
+``minicnn.dense``         the fully connected layer's maths           06
 ``minicnn.losses``        softmax and cross-entropy                   06
 ``minicnn.layers``        layer objects with forward and backward     06-07
 ``minicnn.network``       ``Sequential``: a stack of layers           07
-``minicnn.fused``         conv -> ReLU -> max pool as one fast step   07
 ``minicnn.optim``         SGD and Adam                                07
 ``minicnn.train``         ``fit`` and ``evaluate``                    07
 ``minicnn.datasets``      Fashion-MNIST, offline-first                07
@@ -29,11 +28,16 @@ module                    topic                                       chapter
 ``minicnn.own_code``      train with your own exercise functions      07
 ``minicnn.doctor``        is this machine ready for the course?       -
 ``minicnn.reset``         restore a starter exercise, with a backup   -
+``minicnn.fast``          the fast backend, ``fast=True``             -
 ========================  ==========================================  =======
 
-Private helpers: ``minicnn._checks`` (argument checks with clear errors), ``minicnn._parallel``
-(each batch's two halves on two threads, for speed) and ``minicnn._versions`` (version checks
-for the doctor).
+The modules above the line ``minicnn.fast`` are the plain core: each holds one idea, written to
+be read, and none of them imports the fast backend. ``minicnn.fast`` computes the same numbers
+for speed (fused conv -> ReLU -> pool steps, scratch arrays, two threads, allocator tuning); a
+model uses it only when switched on, ``Sequential(layers, fast=True)`` or ``model.fast = True``.
+
+Private helpers: ``minicnn._checks`` (argument checks with clear errors) and
+``minicnn._versions`` (version checks for the doctor).
 
 Layout convention: **channels-last**, as the images themselves and matplotlib see them.
 

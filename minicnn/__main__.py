@@ -13,7 +13,7 @@ import sys
 import time
 
 # Defaults per data set: a few quick epochs on the subset; the full recipe reaches 90 % or more
-# (90.53 % measured in 34 to 45 s on 2 cores; see docs/benchmarks.md). "lr_decay" multiplies
+# (90.53 to 90.57 % measured; see docs/benchmarks.md). "lr_decay" multiplies
 # the learning rate after every epoch (fit's lr_decay); without it the test accuracy wobbles
 # between 89 % and 90.4 % from epoch to epoch.
 RECIPES = {
@@ -52,7 +52,7 @@ def train_command(args: argparse.Namespace) -> int:
     if args.limit:
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
     print(f"data: {args.data}, {len(x_train):,} training and {len(x_test):,} test images")
-    model = small_cnn(seed=args.seed, channels=tuple(recipe["channels"]))
+    model = small_cnn(seed=args.seed, channels=tuple(recipe["channels"]), fast=True)
     print(model.summary(x_train.shape[1:]))
     optimizer = SGD(lr=recipe["lr"], momentum=0.9)
     print(f"training: {recipe['epochs']} epochs, batch size {recipe['batch_size']}, {optimizer}, "

@@ -62,6 +62,16 @@ def _reshape_hint(name: str, shape: tuple, allowed: tuple[int, ...]) -> str:
     return "check the layout: channels-last, (N, H, W, C) for a batch"
 
 
+def channels(layer: str, x, in_channels: int) -> np.ndarray:
+    """``x`` as an array, or an error if it is not an (N, H, W, in_channels) batch."""
+    x = array("x", x, 4, "(N, H, W, C)")
+    if x.shape[3] != in_channels:
+        raise ValueError(f"{layer} expects {in_channels} input channel(s) but x has shape "
+                         f"{x.shape} ({x.shape[3]} channels, last axis); "
+                         + channels_hint(x.shape, in_channels))
+    return x
+
+
 def channels_hint(shape: tuple, in_channels: int) -> str:
     """Advice for a 4-D batch whose last axis is not ``in_channels`` channels.
 

@@ -23,8 +23,11 @@ def relu(x: np.ndarray) -> np.ndarray:
 
 
 def relu_backward(dout: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Gradient of ReLU: ``dout`` where ``x > 0``, 0 elsewhere (at 0 itself we take 0)."""
-    return np.where(x > 0, dout, 0).astype(np.result_type(dout), copy=False)
+    """Gradient of ReLU: ``dout`` where ``x > 0``, 0 elsewhere (at 0 itself we take 0).
+
+    Computed as ``dout * (x > 0)``, in the dtype of ``dout``.
+    """
+    return np.multiply(dout, x > 0, dtype=np.result_type(dout))
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

@@ -313,8 +313,8 @@ def check_disk() -> Check:
 
 
 def check_speed() -> Check:
-    """Can training use both cores (see minicnn._parallel)?"""
-    from minicnn import _parallel
+    """Can fast training use both cores (see minicnn.fast.threads)?"""
+    from minicnn.fast import threads as _parallel
 
     two, text = _parallel.status()
     return Check(OK if two else WARN, text,

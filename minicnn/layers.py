@@ -8,18 +8,16 @@ Every layer has
   otherwise); an optimiser updates ``params`` in place from ``grads``;
 - ``output_shape(input_shape)`` for one sample (no batch axis), and ``n_params``.
 
-Any object with those members can stand in a :class:`~minicnn.network.Sequential`.
-Shapes are channels-last: a batch of images is (N, H, W, C).
+Any object with those members can stand in a :class:`~minicnn.network.Sequential`; shapes are
+channels-last, a batch of images is (N, H, W, C).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from minicnn import _checks, _parallel, activations, pooling
-from minicnn.columns import Scratch
-from minicnn.conv import check_batch_args, conv_backward, conv_forward
-from minicnn.losses import softmax_cross_entropy
+from minicnn import _checks, activations, conv, dense, pooling
+from minicnn.losses import SoftmaxCrossEntropy  # noqa: F401  (the loss layer lives there)
 from minicnn.shapes import conv_output_shape, pool_output_shape
 
 
@@ -31,10 +29,10 @@ class Layer:
         self.grads: dict[str, np.ndarray] = {}
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} needs a forward method")
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} needs a backward method")
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         return tuple(input_shape)
@@ -56,8 +54,7 @@ class Layer:
         return f"{type(self).__name__}({args})"
 
 
-def _he_normal(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int,
-               dtype) -> np.ndarray:
+def _he_normal(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, dtype):
     """Random weights with variance 2 / fan_in, which keeps ReLU activations from fading."""
     return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype)
 
@@ -66,13 +63,9 @@ class Conv2D(Layer):
     """A bank of ``out_channels`` learned filters, each (kernel_size, kernel_size, in_channels).
 
     Input (N, H, W, in_channels) -> output (N, H', W', out_channels) with
-    ``H' = (H - kernel_size + 2 * padding) // stride + 1``.
-    Weights start as random numbers (He initialisation) and biases as zeros.
+    ``H' = (H - kernel_size + 2 * padding) // stride + 1``, by :func:`minicnn.conv.conv_forward`
+    and ``conv_backward``. Weights start random (He initialisation), biases as zeros.
     """
-
-    #: ``backward(dout, need_dx=False)`` skips the input gradient (Sequential uses it for the
-    #: first layer, whose input gradient nobody needs).
-    can_skip_input_grad = True
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
                  padding: int = 0, seed: int | None = None, dtype=np.float32) -> None:
@@ -88,43 +81,19 @@ class Conv2D(Layer):
                        "b": np.zeros(self.out_channels, dtype=dtype)}
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
         self._cache = None
-        #: Arrays the convolution works in, one set per half batch, kept between batches.
-        self.scratch = (Scratch(), Scratch())
-
-    def check_input(self, x) -> np.ndarray:
-        """``x`` as an array, or an error if it is not an (N, H, W, in_channels) batch."""
-        x = _checks.array("x", x, 4, "(N, H, W, C)")
-        if x.shape[3] != self.in_channels:
-            raise ValueError(f"Conv2D expects {self.in_channels} input channel(s) but x has "
-                             f"shape {x.shape} ({x.shape[3]} channels, last axis); set "
-                             f"in_channels={x.shape[3]} or check the layer before")
-        return x
-
-    def conv_hw(self, x: np.ndarray) -> tuple[int, int]:
-        """(H', W') of the convolution's output for the checked batch ``x``; an error if the
-        filter does not fit or the stride does not tile ``x``."""
-        return check_batch_args(x, self.params["w"], self.params["b"], self.stride,
-                                self.padding)[3]
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x : (N, H, W, in_channels) -> (N, H', W', out_channels)."""
-        x = self.check_input(x)
-        self._cache = None  # the last batch's cache: its columns are about to be overwritten
-        w = self.params["w"]
-        out = np.empty((len(x), *self.conv_hw(x), self.out_channels), np.result_type(x, w))
-        # The two halves of the batch run at once, one per core (see minicnn._parallel).
-        out, self._cache = _parallel.forward_halves(
-            conv_forward, x, w, self.params["b"], self.stride, self.padding, out=out,
-            scratch=self.scratch)
+        x = _checks.channels("Conv2D", x, self.in_channels)
+        out, self._cache = conv.conv_forward(x, self.params["w"], self.params["b"],
+                                             self.stride, self.padding)
         return out
 
-    def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
-        """dout : (N, H', W', out_channels) -> dx : (N, H, W, in_channels), or None."""
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """dout : (N, H', W', out_channels) -> dx : (N, H, W, in_channels)."""
         if self._cache is None:
             raise RuntimeError("call forward before backward")
-        dout = np.asarray(dout)
-        dx, self.grads["w"], self.grads["b"] = _parallel.backward_halves(
-            conv_backward, dout, self._cache, need_dx, np.result_type(dout, self.params["w"]))
+        dx, self.grads["w"], self.grads["b"] = conv.conv_backward(dout, self._cache)
         return dx
 
     def output_shape(self, input_shape):
@@ -144,38 +113,34 @@ class Conv2D(Layer):
                 "kernel_size": self.kernel_size, "stride": self.stride, "padding": self.padding}
 
 
-class _Activation(Layer):
-    """Element-wise activation; shape unchanged."""
+class ReLU(Layer):
+    """``max(0, x)`` element-wise (:func:`minicnn.activations.relu`); shape unchanged."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._out = self._f(x)
-        return self._out
-
-
-class ReLU(_Activation):
-    """``max(0, x)`` element-wise."""
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self._mask = x > 0
-        return np.multiply(x, self._mask, dtype=x.dtype)
+        self._x = x
+        return activations.relu(x)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        return np.multiply(dout, self._mask, dtype=dout.dtype)
+        return activations.relu_backward(dout, self._x)
 
 
-class Sigmoid(_Activation):
-    """``1 / (1 + exp(-x))`` element-wise."""
+class Sigmoid(Layer):
+    """``1 / (1 + exp(-x))`` element-wise (:func:`minicnn.activations.sigmoid`)."""
 
-    _f = staticmethod(activations.sigmoid)
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._out = activations.sigmoid(x)
+        return self._out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         return activations.sigmoid_backward(dout, self._out)
 
 
-class Tanh(_Activation):
-    """``tanh(x)`` element-wise."""
+class Tanh(Layer):
+    """``tanh(x)`` element-wise (:func:`minicnn.activations.tanh`)."""
 
-    _f = staticmethod(activations.tanh)
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._out = activations.tanh(x)
+        return self._out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         return activations.tanh_backward(dout, self._out)
@@ -237,6 +202,7 @@ class Dense(Layer):
     """Fully connected: every output is a weighted sum of every input plus a bias.
 
     x (N, in_features) -> x @ w + b, shape (N, out_features); w is (D, M), b is (M,).
+    Forward and backward are :func:`minicnn.dense.dense_forward` and ``dense_backward``.
     """
 
     def __init__(self, in_features: int, out_features: int, seed: int | None = None,
@@ -255,13 +221,12 @@ class Dense(Layer):
             raise ValueError(f"Dense expects {self.in_features} input features but x has shape "
                              f"{x.shape}; set in_features={x.shape[1]} (model.summary(...) "
                              "shows each layer's output size)")
-        self._x = x
-        return x @ self.params["w"] + self.params["b"]
+        out, self._cache = dense.dense_forward(x, self.params["w"], self.params["b"])
+        return out
 
     def backward(self, dout):
-        self.grads["w"] = self._x.T @ dout
-        self.grads["b"] = dout.sum(axis=0)
-        return dout @ self.params["w"].T
+        dx, self.grads["w"], self.grads["b"] = dense.dense_backward(dout, self._cache)
+        return dx
 
     def output_shape(self, input_shape):
         if tuple(input_shape) != (self.in_features,):
@@ -275,19 +240,6 @@ class Dense(Layer):
 
     def config(self) -> dict:
         return {"in_features": self.in_features, "out_features": self.out_features}
-
-
-class SoftmaxCrossEntropy:
-    """The loss layer: softmax of the logits, then mean cross-entropy against integer labels."""
-
-    def forward(self, logits: np.ndarray, labels: np.ndarray) -> float:
-        """logits (N, K), labels (N,) -> mean loss (float)."""
-        loss, self._dlogits = softmax_cross_entropy(logits, labels)
-        return loss
-
-    def backward(self) -> np.ndarray:
-        """Gradient of the mean loss w.r.t. the logits, shape (N, K)."""
-        return self._dlogits
 
 
 LAYER_TYPES = {cls.__name__: cls for cls in

@@ -65,6 +65,22 @@ def cross_entropy(probs: np.ndarray, labels: np.ndarray) -> float:
     return float(-np.mean(np.log(np.maximum(picked, np.finfo(probs.dtype).tiny))))
 
 
+def softmax_cross_entropy_grad(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Gradient of the mean cross-entropy of ``softmax(logits)`` with respect to the logits.
+
+    Parameters
+    ----------
+    logits : ndarray, shape (N, K)
+    labels : ndarray, shape (N,), ints in [0, K)
+
+    Returns
+    -------
+    dlogits : ndarray, shape (N, K)
+        ``(softmax(logits) - onehot(labels)) / N``.
+    """
+    return softmax_cross_entropy(logits, labels)[1]
+
+
 def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray
                           ) -> tuple[float, np.ndarray]:
     """Loss and its gradient with respect to the logits, in one stable pass.
@@ -88,3 +104,16 @@ def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray
     dlogits[rows, labels] -= 1
     dlogits /= n
     return loss, dlogits
+
+
+class SoftmaxCrossEntropy:
+    """The loss layer: softmax of the logits, then mean cross-entropy against integer labels."""
+
+    def forward(self, logits: np.ndarray, labels: np.ndarray) -> float:
+        """logits (N, K), labels (N,) -> mean loss (float)."""
+        loss, self._dlogits = softmax_cross_entropy(logits, labels)
+        return loss
+
+    def backward(self) -> np.ndarray:
+        """Gradient of the mean loss w.r.t. the logits, shape (N, K)."""
+        return self._dlogits

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from minicnn import fused
 from minicnn.idx import atomic_write
 from minicnn.layers import LAYER_TYPES
 from minicnn.losses import softmax
@@ -49,13 +48,16 @@ class Sequential:
     layers : list
         Layer objects (see :mod:`minicnn.layers`), or any objects with ``forward``,
         ``backward``, ``params`` and ``grads``.
-    fuse : bool
-        True (the default) runs each Conv2D -> ReLU -> MaxPool2D as one faster step
-        (:mod:`minicnn.fused`): the same numbers, up to float rounding. False runs every layer
-        on its own, as written. The attribute ``model.fuse`` can be changed at any time.
+    fast : bool
+        False (the default) runs every layer's own ``forward`` and ``backward``, as written, so
+        an edit to a layer takes effect. True runs the model through the fast backend
+        (:mod:`minicnn.fast`, imported only then): each Conv2D -> ReLU -> MaxPool2D as one
+        fused step, every batch's two halves on two threads; the same numbers up to float
+        rounding. ``model.fast`` can be changed at any time; it is not saved with the model
+        (:meth:`load` gives ``fast=False``).
     """
 
-    def __init__(self, layers, fuse: bool = True) -> None:
+    def __init__(self, layers, fast: bool = False) -> None:
         layers = list(layers)
         for i, layer in enumerate(layers):
             missing = [m for m in ("forward", "backward", "params", "grads")
@@ -64,21 +66,37 @@ class Sequential:
                 raise TypeError(f"layers[{i}] ({layer!r}) is not a layer: it lacks "
                                 f"{', '.join(missing)}")
         self.layers = layers
-        self.fuse = fuse
+        self.fast = fast
         self._steps = layers
+        self._fast_plan: tuple = (None, [])
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Run every layer in order; returns the last layer's output (the logits)."""
-        self._steps = fused.plan(self.layers) if self.fuse else list(self.layers)
+        self._steps = self.steps()
         for step in self._steps:
             x = step.forward(x)
         return x
+
+    def steps(self) -> list:
+        """What :meth:`forward` runs, in order: the layers themselves with ``fast`` off; with
+        it on, the fast backend's steps for them, kept while the layers stay the same (each
+        step keeps its scratch arrays from one batch to the next)."""
+        if not self.fast:
+            return list(self.layers)
+        from minicnn import fast  # only when asked for: the core never needs it
+
+        key = tuple((id(layer), getattr(layer, "size", None), getattr(layer, "stride", None))
+                    for layer in self.layers)
+        if self._fast_plan[0] != key:
+            self._fast_plan = (key, fast.plan(self.layers))
+        return self._fast_plan[1]
 
     def backward(self, dout: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         """Backpropagate ``dout`` (gradient w.r.t. the output) through every layer.
 
         Fills each layer's ``grads`` and returns the gradient with respect to the input.
-        ``need_input_grad=False`` lets the first layer skip that last, unused gradient.
+        ``need_input_grad=False`` lets a fast first step skip that last, unused gradient (and
+        returns None).
         """
         steps = self._steps  # as the last forward pass ran them
         for i, step in enumerate(reversed(steps)):
@@ -186,4 +204,4 @@ class Sequential:
 
     def __repr__(self) -> str:
         inner = ",\n".join(f"    {layer!r}" for layer in self.layers)
-        return f"Sequential([\n{inner},\n])"
+        return f"Sequential([\n{inner},\n]{', fast=True' if self.fast else ''})"

@@ -4,7 +4,8 @@ Gradient descent moves every weight a small step against its gradient: ``w -= lr
 Momentum keeps a running direction so steps build up along consistent slopes; Adam also scales
 each weight's step by a running estimate of its gradient's size.
 
-Each optimiser's ``step(model)`` updates, in place, every array in each layer's ``params`` from
+:func:`sgd_step` is that step for a list of arrays; :class:`SGD` is built on it. Each
+optimiser's ``step(model)`` updates, in place, every array in each layer's ``params`` from
 the matching array in its ``grads``. ``model`` is a :class:`~minicnn.network.Sequential`, or any
 object with a ``layers`` list, or a list of layers.
 """
@@ -22,6 +23,22 @@ def _check_lr(lr) -> float:
         raise ValueError(f"lr (the learning rate) must be a positive number, got {lr!r}; "
                          "typical values are 0.01 to 0.1 for SGD and 0.001 for Adam")
     return float(lr)
+
+
+def sgd_step(params: list[np.ndarray], grads: list[np.ndarray], lr: float) -> None:
+    """One step of gradient descent, in place: ``param -= lr * grad`` for every pair.
+
+    Parameters
+    ----------
+    params : list of ndarray
+        The arrays to update (each layer's ``params`` values); changed in place.
+    grads : list of ndarray
+        Their gradients, in the same order and with the same shapes.
+    lr : float
+        The learning rate.
+    """
+    for param, grad in zip(params, grads, strict=True):
+        param -= (lr * grad).astype(param.dtype, copy=False)
 
 
 def _pairs(model):
@@ -47,6 +64,7 @@ class SGD:
         self._velocity: dict = {}
 
     def step(self, model) -> None:
+        params, grads = [], []
         for key, p, g in _pairs(model):
             if self.momentum:
                 v = self._velocity.get(key)
@@ -56,7 +74,9 @@ class SGD:
                     v *= self.momentum
                     v += g
                 g = v
-            p -= (self.lr * g).astype(p.dtype, copy=False)
+            params.append(p)
+            grads.append(g)
+        sgd_step(params, grads, self.lr)
 
     def __repr__(self) -> str:
         return f"SGD(lr={self.lr:g}, momentum={self.momentum:g})"

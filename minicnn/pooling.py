@@ -7,11 +7,11 @@ edge are dropped, so the output is ``(H - size) // stride + 1`` high (likewise w
 Because a window reports the same maximum wherever inside it the maximum sits, a feature may move
 a little and the pooled output stays the same: a small amount of translation invariance.
 
-The fast path never loops over pixels: it takes ``size * size`` strided views of the input (one
-per position inside the window) and combines them with ``np.maximum`` or ``+``.
+The vectorised version never loops over pixels: it takes ``size * size`` strided views of the
+input (one per position inside the window) and combines them with ``np.maximum`` or ``+``;
+:func:`max_pool_loop` is the readable reference.
 
-Shapes: ``max_pool`` / ``avg_pool`` accept (H, W), (H, W, C) or (N, H, W, C); the batched
-``*_forward`` / ``*_backward`` pairs work on (N, H, W, C).
+Shapes: every function accepts (H, W), (H, W, C) or (N, H, W, C) and returns the same rank.
 """
 
 from __future__ import annotations
@@ -31,39 +31,44 @@ def _views(x: np.ndarray, size: int, stride: int):
             yield (i, j), x[:, i:i + h_end:stride, j:j + w_end:stride, :]
 
 
-def _as_batch(x, name: str = "x") -> tuple[np.ndarray, tuple]:
+def _as_batch(x, name: str = "x") -> tuple[np.ndarray, np.ndarray]:
+    """``x`` checked, and ``x`` as an (N, H, W, C) batch (a view)."""
     x = _checks.array(name, x, (2, 3, 4), "(H, W), (H, W, C) or (N, H, W, C)")
-    shape = x.shape
     if x.ndim == 2:
-        x = x[np.newaxis, :, :, np.newaxis]
-    elif x.ndim == 3:
-        x = x[np.newaxis]
-    return x, shape
+        return x, x[np.newaxis, :, :, np.newaxis]
+    return x, (x[np.newaxis] if x.ndim == 3 else x)
 
 
 def _check_window(size, stride) -> tuple[int, int]:
     return _checks.positive_int("size", size), _checks.positive_int("stride", stride)
 
 
+def max_pool(x: np.ndarray, size: int = 2, stride: int = 2) -> np.ndarray:
+    """Max pooling of an (H, W), (H, W, C) or (N, H, W, C) array; returns the same rank.
+
+    Each ``size`` x ``size`` window, moved by ``stride``, keeps its largest value, channel by
+    channel: the output is ``(H - size) // stride + 1`` high (likewise wide).
+    """
+    return max_pool_forward(x, size, stride)[0]
+
+
 def max_pool_forward(x: np.ndarray, size: int = 2, stride: int = 2) -> tuple[np.ndarray, tuple]:
-    """Max pooling of a batch.
+    """Max pooling of each window: ``out[n, i, j, c] = max(x[n, rows, cols, c])`` with
+    ``rows = i*stride : i*stride+size`` and likewise ``cols``.
 
     Parameters
     ----------
-    x : ndarray, shape (N, H, W, C)
+    x : ndarray, shape (N, H, W, C), (H, W, C) or (H, W)
     size, stride : int
 
     Returns
     -------
-    out : ndarray, shape (N, H', W', C), ``H' = (H - size) // stride + 1``
-    cache : tuple for :func:`max_pool_backward`
+    out : ndarray, shape (N, H', W', C) (or the rank of x), ``H' = (H - size) // stride + 1``
+    cache : tuple ``(x, size, stride)`` for :func:`max_pool_backward`
     """
-    x = _checks.array("x", x, 4, "(N, H, W, C)")
+    x, batch = _as_batch(x)
     size, stride = _check_window(size, stride)
-    out = None
-    for _, view in _views(x, size, stride):
-        out = view.copy() if out is None else np.maximum(out, view, out=out)
-    return out, (x, out, size, stride)
+    return _restore(_max_of_views(batch, size, stride), x.ndim), (x, size, stride)
 
 
 def max_pool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
@@ -71,77 +76,73 @@ def max_pool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
 
     When a window holds its maximum more than once, the first in row-major order takes it all
     (so the gradient is exactly the derivative of the forward pass, never split). Where windows
-    overlap (stride < size) the gradients they send to the same input add up.
+    overlap (stride < size) the gradients they send to the same input add up. Each window
+    offset adds ``dout * hit`` (hit: 1 where that offset holds the maximum), so ``dout`` should
+    be finite (``0 * inf`` is NaN).
 
     Parameters
     ----------
-    dout : ndarray, shape (N, H', W', C)
+    dout : ndarray, shape of the forward output
+    cache : tuple from :func:`max_pool_forward`
 
     Returns
     -------
-    dx : ndarray, shape (N, H, W, C)
+    dx : ndarray, shape of x
     """
-    x, out, size, stride = cache
-    dtype = np.result_type(dout, x)
-    covered = size == stride and x.shape[1] == out.shape[1] * size \
-        and x.shape[2] == out.shape[2] * size
-    # Without overlaps, each input takes its gradient from one window only, so the gradient of
-    # each window offset can be written straight into place (no zeros first, no adds): this is
-    # where most of the speed comes from. Multiplying by the 0/1 mask is exact unless ``dout``
-    # holds inf or NaN; then take the slower ``np.where``.
-    overlap = stride < size
-    write = not overlap and bool(np.isfinite(dout).all())
-    dx = np.empty(x.shape, dtype) if covered and write else np.zeros(x.shape, dtype)
-    dx_views = dict(_views(dx, size, stride))
-    hit = np.empty(out.shape, dtype=bool)
-    taken = None
-    for ij, view in _views(x, size, stride):
-        np.equal(view, out, out=hit)
-        if taken is None:
-            taken = hit.copy()
-        else:
-            hit &= ~taken  # only the first maximum of each window
-            taken |= hit
-        if write:
-            np.multiply(dout, hit, out=dx_views[ij])
-        else:
-            dx_views[ij] += np.where(hit, dout, 0)
-    return dx
+    x, size, stride = cache
+    x, batch = _as_batch(x)
+    _, dout = _as_batch(dout, "dout")
+    out = _max_of_views(batch, size, stride)
+    dx = np.zeros(batch.shape, np.result_type(dout, x))
+    taken = np.zeros(out.shape, dtype=bool)  # windows whose maximum has had its gradient
+    for (_, view), (_, dx_view) in zip(_views(batch, size, stride), _views(dx, size, stride),
+                                       strict=True):
+        hit = (view == out) & ~taken  # only the first maximum of each window
+        taken |= hit
+        dx_view += dout * hit
+    return _restore(dx, x.ndim)
 
 
 def avg_pool_forward(x: np.ndarray, size: int = 2, stride: int = 2) -> tuple[np.ndarray, tuple]:
-    """Average pooling of a batch: (N, H, W, C) -> (N, H', W', C)."""
-    x = _checks.array("x", x, 4, "(N, H, W, C)")
+    """Average pooling: the mean of each window; shapes as in :func:`max_pool_forward`.
+
+    Returns
+    -------
+    out : ndarray, shape (N, H', W', C) (or the rank of x)
+    cache : tuple ``(x, size, stride)`` for :func:`avg_pool_backward`
+    """
+    x, batch = _as_batch(x)
     size, stride = _check_window(size, stride)
     out = None
-    for _, view in _views(x, size, stride):
+    for _, view in _views(batch, size, stride):
         out = view.copy() if out is None else np.add(out, view, out=out)
     out /= size * size
-    return out, (x.shape, x.dtype, size, stride)
+    return _restore(out, x.ndim), (x, size, stride)
 
 
 def avg_pool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
     """Gradient of average pooling: each window shares its gradient equally among its inputs."""
-    shape, dtype, size, stride = cache
-    dx = np.zeros(shape, dtype=np.result_type(dout, dtype))
+    x, size, stride = cache
+    x, batch = _as_batch(x)
+    _, dout = _as_batch(dout, "dout")
+    dx = np.zeros(batch.shape, dtype=np.result_type(dout, x))
     share = dout / (size * size)
     for _, view in _views(dx, size, stride):
         view += share
-    return dx
+    return _restore(dx, x.ndim)
 
 
-def max_pool(x: np.ndarray, size: int = 2, stride: int = 2) -> np.ndarray:
-    """Max pooling of an (H, W), (H, W, C) or (N, H, W, C) array; returns the same rank."""
-    batch, shape = _as_batch(x)
-    out, _ = max_pool_forward(batch, size, stride)
-    return _restore(out, len(shape))
+def _max_of_views(x: np.ndarray, size: int, stride: int) -> np.ndarray:
+    """The largest value of every window of the (N, H, W, C) batch ``x``."""
+    out = None
+    for _, view in _views(x, size, stride):
+        out = view.copy() if out is None else np.maximum(out, view, out=out)
+    return out
 
 
 def avg_pool(x: np.ndarray, size: int = 2, stride: int = 2) -> np.ndarray:
     """Average pooling of an (H, W), (H, W, C) or (N, H, W, C) array; returns the same rank."""
-    batch, shape = _as_batch(x)
-    out, _ = avg_pool_forward(batch, size, stride)
-    return _restore(out, len(shape))
+    return avg_pool_forward(x, size, stride)[0]
 
 
 def _restore(out: np.ndarray, ndim: int) -> np.ndarray:

@@ -12,6 +12,9 @@ the last step would hang over the edge: the configuration does not tile the inpu
 
 from __future__ import annotations
 
+import numpy as np
+
+from minicnn import _checks
 from minicnn._checks import positive_int
 
 
@@ -103,3 +106,30 @@ def pool_output_shape(input_shape: tuple[int, ...], size: int, stride: int) -> t
         raise ValueError(f"pool size={size} is larger than the input ({h} x {w}); "
                          f"use a size of at most {min(h, w)}")
     return ((h - size) // stride + 1, (w - size) // stride + 1, *input_shape[2:])
+
+
+def check_conv_args(x, w, b, stride: int, padding: int) -> tuple:
+    """Check the arguments of a batched convolution; return ``(x, w, b, (H', W'))``.
+
+    Each error names the argument and says how to fix it: x (N, H, W, C), w (F, kh, kw, C) as
+    deep as x, b (F,) or None, and a stride and padding that tile the input.
+    """
+    x = _checks.array("x", x, 4, "(N, H, W, C)")
+    w = _checks.array("w", w, 4, "(F, kh, kw, C)")
+    if w.shape[3] != x.shape[3]:
+        raise ValueError(
+            f"w has depth {w.shape[3]} (shape {w.shape}) but x has {x.shape[3]} channel(s): "
+            f"each filter must be exactly as deep as its input; use w shaped "
+            f"(F, kh, kw, {x.shape[3]})")
+    if b is not None:
+        b = np.asarray(b)
+        if b.shape != (w.shape[0],):
+            raise ValueError(f"b must have shape ({w.shape[0]},), one bias per filter, "
+                             f"got shape {b.shape}")
+    out_hw = []
+    for axis, size, k in (("height", x.shape[1], w.shape[1]), ("width", x.shape[2], w.shape[2])):
+        try:
+            out_hw.append(output_size(size, k, stride, padding))
+        except ValueError as exc:
+            raise type(exc)(f"along the {axis}: {exc}") from None
+    return x, w, b, tuple(out_hw)

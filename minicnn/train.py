@@ -7,10 +7,8 @@ which the network never trained on, to see whether it generalises.
 
 from __future__ import annotations
 
-import ctypes
 import math
 import os
-import sys
 
 import numpy as np
 
@@ -29,10 +27,11 @@ class History(dict):
 
 
 def small_cnn(seed: int = 0, channels: tuple[int, int] = (8, 16), n_classes: int = 10,
-              input_shape: tuple[int, int, int] = (28, 28, 1)) -> Sequential:
+              input_shape: tuple[int, int, int] = (28, 28, 1), fast: bool = False) -> Sequential:
     """The course's standard network for (28, 28, 1) images.
 
     conv 3x3 (pad 1) -> ReLU -> max pool 2 -> conv 3x3 (pad 1) -> ReLU -> max pool 2 -> dense.
+    ``fast=True`` runs it through the fast backend (see :class:`Sequential`).
     """
     c1, c2 = channels
     h, w, c = input_shape
@@ -41,27 +40,7 @@ def small_cnn(seed: int = 0, channels: tuple[int, int] = (8, 16), n_classes: int
         Conv2D(c, c1, 3, padding=1, seed=seed), ReLU(), MaxPool2D(2, 2),
         Conv2D(c1, c2, 3, padding=1, seed=seed + 1), ReLU(), MaxPool2D(2, 2),
         Flatten(), Dense(flat, n_classes, seed=seed + 2),
-    ])
-
-
-def _keep_freed_memory() -> None:
-    """Let glibc's malloc keep freed memory for reuse instead of handing it back to the system.
-
-    Every training step allocates and frees the same megabyte-sized arrays. By default glibc
-    returns such memory to the kernel, and the next step pays a page fault for every 4 KiB it
-    touches again: about 1,600 faults per step for the second conv layer alone, up to half its
-    time on a virtual machine. Keeping up to 256 MiB of freed memory (arrays up to 32 MiB come
-    from the reusable heap) removes that cost; the peak memory is unchanged. Nothing happens
-    where the C library is not glibc.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-1, 256 << 20)  # M_TRIM_THRESHOLD: keep this much free memory
-        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD: below this, reuse the heap
-    except (OSError, AttributeError):
-        pass
+    ], fast=fast)
 
 
 def _progress_enabled(progress) -> bool:
@@ -148,7 +127,6 @@ def fit(model: Sequential, x: np.ndarray, y: np.ndarray, epochs: int, batch_size
     if lr_decay != 1 and not hasattr(optimizer, "lr"):
         raise TypeError(f"lr_decay needs an optimizer with an lr attribute, got {optimizer!r}")
     rng = np.random.default_rng(seed)
-    _keep_freed_memory()
     loss_fn = SoftmaxCrossEntropy()
     history = History(loss=[], accuracy=[])
     n_batches = math.ceil(len(x) / batch_size)

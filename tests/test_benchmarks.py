@@ -15,17 +15,23 @@ sys.path.insert(0, str(BENCH))
 import compare_torch  # noqa: E402
 import profile_layers  # noqa: E402
 
+pytestmark = pytest.mark.ch07
 
-@pytest.mark.ch07
-@pytest.mark.parametrize("fuse", [True, False])
-def test_profile_times_every_step(fuse):
-    times = profile_layers.profile(batches=2, batch_size=8, fuse=fuse)
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_profile_times_every_step(fast):
+    """A clock that moves by one at every reading: each timed part then takes exactly one
+    tick per batch, so the profile must time every step, and each once per batch."""
+    ticks = iter(range(10**6))
+    times = profile_layers.profile(batches=2, batch_size=8, fast=fast,
+                                   clock=lambda: next(ticks))
     names = [k for k in times if k.endswith(" fwd")]
-    assert len(names) == (4 if fuse else 8)
-    assert all(v >= 0 for v in times.values()) and "optimizer" in times
+    assert len(names) == (4 if fast else 8)
+    assert ("0:Conv+ReLU+Pool fwd" in times) == fast
+    assert set(times) == {*names, *(n[:-3] + "bwd" for n in names), "loss", "optimizer"}
+    assert all(v == 1.0 for v in times.values()), times
 
 
-@pytest.mark.ch07
 def test_minicnn_side_prints_one_json_line_with_every_figure():
     done = subprocess.run([sys.executable, str(BENCH / "_minicnn_side.py"), "--only-conv",
                            "--conv-repeats", "2"], capture_output=True, text=True, timeout=300)
@@ -37,13 +43,28 @@ def test_minicnn_side_prints_one_json_line_with_every_figure():
     assert "conv2 fwd+bwd (ms)" in figures and "peak memory (MiB)" in figures
 
 
-@pytest.mark.ch07
+def test_plain_side_runs_the_core_on_one_thread():
+    done = subprocess.run([sys.executable, str(BENCH / "_minicnn_side.py"), "--only-conv",
+                           "--conv-repeats", "1", "--plain"], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["side"] == "minicnn-plain" and len(result["conv"]) == 4
+    assert "minicnn-plain" in compare_torch.ONE_THREAD
+
+
 def test_table_gives_ratios_and_targets():
     stats = {"minicnn": {"epoch (s)": (3.3, 0.1), "conv2+relu+pool fwd+bwd (ms)": (4.0, 0.1),
                          "test accuracy (%)": (86.7, 0.0)},
              "torch": {"epoch (s)": (3.0, 0.2), "conv2+relu+pool fwd+bwd (ms)": (3.2, 0.1),
                        "test accuracy (%)": (86.9, 0.0)}}
     table = compare_torch.table(stats, ["minicnn", "torch"])
-    assert "| epoch (s) | 3.30 (0.10) | 3.00 (0.20) | 1.10 | <= 1.2 |" in table
+    assert "| epoch (s) | 3.30 (0.10) | 3.00 (0.20) | 1.10 | <= 1.0 |" in table
     assert "| 1.25 | (for information) |" in table
     assert "-0.20 points" in table
+    stats["minicnn-plain"] = {"epoch (s)": (4.2, 0.1), "conv2+relu+pool fwd+bwd (ms)": (6.4, 0.1),
+                              "test accuracy (%)": (86.8, 0.0)}
+    table = compare_torch.table(stats, ["minicnn", "minicnn-plain", "torch"])
+    assert "| 3.00 (0.20) | 1.10 | 1.40 (<= 1.5) | <= 1.0 |" in table
+    assert "| 1.25 | 2.00 | (for information) |" in table
+    assert "| -0.20 points | -0.10 points | within 0.5 points |" in table

@@ -6,7 +6,6 @@ import pytest
 from minicnn import conv, images
 
 pytestmark = pytest.mark.ch02
-scipy_signal = pytest.importorskip("scipy.signal")
 
 
 def test_tiny_hand_computed():
@@ -73,6 +72,7 @@ def test_colour_image_two_filters_depth_two():
 
 @pytest.mark.parametrize("mode", ["valid"])
 def test_convolve_agrees_with_scipy(mode):
+    scipy_signal = pytest.importorskip("scipy.signal")  # only this test needs scipy
     rng = np.random.default_rng(2)
     for h, w, kh, kw in [(7, 9, 3, 2), (5, 5, 5, 5), (10, 4, 1, 3)]:
         image, kernel = rng.standard_normal((h, w)), rng.standard_normal((kh, kw))
@@ -83,8 +83,8 @@ def test_convolve_agrees_with_scipy(mode):
         np.testing.assert_allclose(conv.convolve(image, kernel, padding=2), padded, atol=1e-12)
 
 
-# The fast path against the loop reference on random shapes, strides and paddings (forward,
-# backward, need_dx=False) is a property test in tests/test_fast_paths.py.
+# conv_forward / conv_backward against the loop references on random shapes, strides and
+# paddings is a property test in tests/test_fast_paths.py.
 
 
 def test_float32_stays_float32():
@@ -94,6 +94,28 @@ def test_float32_stays_float32():
     assert out.dtype == np.float32 and out.flags.c_contiguous
     dx, dw, db = conv.conv_backward(out, cache)
     assert dx.dtype == dw.dtype == db.dtype == np.float32
+
+
+def test_cache_is_a_plain_tuple():
+    """(x, w, b, stride, padding, cols): arrays and numbers, cols the patch matrix."""
+    rng = np.random.default_rng(3)
+    x, w, b = rng.standard_normal((2, 5, 5, 3)), rng.standard_normal((4, 3, 3, 3)), np.ones(4)
+    out, cache = conv.conv_forward(x, w, b, 2, 1)
+    assert type(cache) is tuple and len(cache) == 6
+    cx, cw, cb, stride, padding, cols = cache
+    assert cx is x and cw is w and cb is b and (stride, padding) == (2, 1)
+    assert cols.shape == (2 * 3 * 3, 3 * 3 * 3)
+    np.testing.assert_allclose(cols @ w.reshape(4, -1).T + b, out.reshape(-1, 4), atol=1e-12)
+
+
+def test_conv2d_is_im2col_and_one_matrix_product():
+    """conv2d is the patch matrix of the notebook times the filters, one row per position."""
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal((6, 5, 1)), rng.standard_normal((2, 3, 3, 1))
+    cols = conv.im2col(x[np.newaxis], 3, 3, 1, 4, 3).reshape(12, 9)
+    np.testing.assert_array_equal(cols[0], x[0:3, 0:3, 0].ravel())  # the first patch
+    np.testing.assert_allclose(conv.conv2d(x, w), (cols @ w.reshape(2, 9).T).reshape(4, 3, 2),
+                               atol=1e-12)
 
 
 def test_uint8_image_is_accepted():
@@ -116,11 +138,11 @@ class TestErrors:
             conv.convolve(np.ones((3, 3)), np.ones((4, 4)))
 
     def test_wrong_ranks(self):
-        with pytest.raises(ValueError, match=r"image must have shape \(H, W, C\).*\(5, 5\)"):
+        with pytest.raises(ValueError, match=r"x must have shape \(H, W, C\).*\(5, 5\)"):
             conv.conv2d(np.ones((5, 5)), np.ones((1, 3, 3, 1)))
-        with pytest.raises(ValueError, match=r"filters must have shape \(F, kh, kw, C\)"):
+        with pytest.raises(ValueError, match=r"w must have shape \(F, kh, kw, C\)"):
             conv.conv2d(np.ones((5, 5, 1)), np.ones((3, 3, 1)))
-        with pytest.raises(ValueError, match=r"kernel must have shape \(kh, kw\)"):
+        with pytest.raises(ValueError, match=r"w must have shape \(kh, kw\)"):
             conv.convolve(np.ones((5, 5)), np.ones((1, 3, 3)))
 
     def test_bad_stride_and_padding(self):
@@ -130,9 +152,9 @@ class TestErrors:
             conv.convolve(np.ones((5, 5)), np.ones((3, 3)), padding=-1)
 
     def test_bias_shape(self):
-        with pytest.raises(ValueError, match=r"bias must have shape \(2,\)"):
-            conv.conv2d(np.ones((5, 5, 1)), np.ones((2, 3, 3, 1)), bias=np.ones(3))
+        with pytest.raises(ValueError, match=r"b must have shape \(2,\), one bias per filter"):
+            conv.conv_forward(np.ones((1, 5, 5, 1)), np.ones((2, 3, 3, 1)), np.ones(3))
 
     def test_not_numbers(self):
-        with pytest.raises(TypeError, match="image must hold numbers"):
+        with pytest.raises(TypeError, match="x must hold numbers"):
             conv.convolve(np.array([["a", "b"], ["c", "d"]]), np.ones((1, 1)))

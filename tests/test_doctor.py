@@ -244,7 +244,7 @@ def test_conda_environment_gets_a_conda_command(monkeypatch, tmp_path):
 
 
 def test_speed_line_says_when_training_uses_one_thread(capsys, monkeypatch):
-    from minicnn import _parallel
+    from minicnn.fast import threads as _parallel
 
     assert line_about(run_doctor(capsys)[1], "two threads").startswith("OK")
     monkeypatch.setattr(_parallel, "_pool", None)  # put back as it was afterwards

@@ -88,6 +88,7 @@ def test_softmax_cross_entropy_layer():
     np.testing.assert_allclose(loss_layer.backward(), [[0.5, -0.5]])
 
 
+@pytest.mark.ch07
 def test_parameter_shapes_and_init():
     conv = Conv2D(3, 8, 5, seed=0)
     assert conv.params["w"].shape == (8, 5, 5, 3) and conv.params["b"].shape == (8,)
@@ -99,6 +100,7 @@ def test_parameter_shapes_and_init():
                                   Conv2D(1, 2, 3, seed=5).params["w"])
 
 
+@pytest.mark.ch07
 def test_layer_errors():
     with pytest.raises(ValueError, match=r"Conv2D expects 3 input channel\(s\).*in_channels=1"):
         Conv2D(3, 4, 3).forward(np.ones((1, 5, 5, 1)))
@@ -108,3 +110,38 @@ def test_layer_errors():
         Conv2D(1, 0, 3)
     with pytest.raises(ValueError, match="kernel_size"):
         Conv2D(1, 2, 2.5)
+
+
+@pytest.mark.ch07
+def test_layers_are_thin_wrappers_over_the_functions(monkeypatch):
+    """Each layer calls its module's functions: replacing one changes the layer."""
+    from minicnn import activations, conv, dense, pooling
+
+    calls = []
+
+    def spy(module, name):
+        real = getattr(module, name)
+
+        def wrapped(*args, **kwargs):
+            calls.append(name)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, wrapped)
+
+    for module, names in ((conv, ("conv_forward", "conv_backward")),
+                          (activations, ("relu", "relu_backward")),
+                          (pooling, ("max_pool_forward", "max_pool_backward")),
+                          (dense, ("dense_forward", "dense_backward"))):
+        for name in names:
+            spy(module, name)
+    x = np.random.default_rng(0).standard_normal((2, 6, 6, 1))
+    layers = [Conv2D(1, 2, 3, padding=1, seed=0), ReLU(), MaxPool2D(2, 2), Flatten(),
+              Dense(18, 2, seed=0)]
+    out = x
+    for layer in layers:
+        out = layer.forward(out)
+    dout = np.ones_like(out)
+    for layer in layers[::-1]:
+        dout = layer.backward(dout)
+    assert calls == ["conv_forward", "relu", "max_pool_forward", "dense_forward",
+                     "dense_backward", "max_pool_backward", "relu_backward", "conv_backward"]

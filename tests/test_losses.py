@@ -55,3 +55,14 @@ def test_label_errors():
         losses.softmax_cross_entropy(logits, np.eye(4)[:3])
     with pytest.raises(ValueError, match="whole class indices"):
         losses.softmax_cross_entropy(logits, [0.5, 1, 2])
+
+
+def test_the_gradient_alone_is_softmax_minus_one_hot_over_n():
+    logits = np.array([[2.0, 1.0, 0.1], [0.0, 0.0, 0.0]])
+    labels = np.array([0, 2])
+    expected = losses.softmax(logits)
+    expected[[0, 1], labels] -= 1
+    np.testing.assert_allclose(losses.softmax_cross_entropy_grad(logits, labels), expected / 2)
+    loss, dlogits = losses.softmax_cross_entropy(logits, labels)
+    np.testing.assert_array_equal(losses.softmax_cross_entropy_grad(logits, labels), dlogits)
+    assert loss == pytest.approx(losses.cross_entropy(losses.softmax(logits), labels))

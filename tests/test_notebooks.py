@@ -21,6 +21,10 @@ CHAPTERS = {
     "09_what_the_network_sees": ("plotting", None),
 }
 WIDGET_CHAPTERS = {"02", "03", "04", "05", "06", "07", "08"}
+#: Each notebook's tests carry its chapter's marker (``pytest -m ch05`` checks notebook 05).
+BY_CHAPTER = [pytest.param(name, marks=getattr(pytest.mark, f"ch{name[:2]}"))
+              for name in CHAPTERS]
+ALL_CHAPTERS = [getattr(pytest.mark, f"ch{name[:2]}") for name in CHAPTERS]
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
@@ -36,12 +40,15 @@ def _code(nb):
     return [c for c in nb["cells"] if c["cell_type"] == "code" and _source(c).strip()]
 
 
-def test_the_nine_chapters_in_order():
+@pytest.mark.parametrize("chapter", [pytest.param(n[:2], marks=m)
+                                     for n, m in zip(CHAPTERS, ALL_CHAPTERS, strict=True)])
+def test_the_nine_chapters_in_order(chapter):
+    """Checked once for each chapter's marker (the list is the same for all of them)."""
     found = sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     assert found == list(CHAPTERS)
 
 
-@pytest.mark.parametrize("name", list(CHAPTERS))
+@pytest.mark.parametrize("name", BY_CHAPTER)
 def test_opening_summary_and_your_turn(name):
     nb = _load(name)
     first = _source(nb["cells"][0])
@@ -56,7 +63,7 @@ def test_opening_summary_and_your_turn(name):
         assert any(f'check("{exercise}")' in _source(c) for c in _code(nb))
 
 
-@pytest.mark.parametrize("name", list(CHAPTERS))
+@pytest.mark.parametrize("name", BY_CHAPTER)
 def test_imports_its_module(name):
     module = CHAPTERS[name][0]
     nb = _load(name)
@@ -66,7 +73,7 @@ def test_imports_its_module(name):
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
 
 
-@pytest.mark.parametrize("name", list(CHAPTERS))
+@pytest.mark.parametrize("name", BY_CHAPTER)
 def test_figures_and_widgets(name):
     nb = _load(name)
     outputs = [o for c in _code(nb) for o in c.get("outputs", [])]
@@ -79,7 +86,7 @@ def test_figures_and_widgets(name):
                    for o in outputs), "a minicnn.widgets widget is displayed"
 
 
-@pytest.mark.parametrize("name", list(CHAPTERS))
+@pytest.mark.parametrize("name", BY_CHAPTER)
 def test_stored_outputs_are_clean(name):
     nb = _load(name)
     code = _code(nb)
@@ -94,7 +101,7 @@ def test_stored_outputs_are_clean(name):
             assert not re.search(r"\b0x[0-9a-f]{6,}\b", text), "memory address in output"
 
 
-@pytest.mark.parametrize("name", list(CHAPTERS))
+@pytest.mark.parametrize("name", BY_CHAPTER)
 def test_ignored_outputs_are_few_and_backed_by_asserts(name):
     code = _code(_load(name))
     ignored = [i for i, c in enumerate(code)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from minicnn import optim
 from minicnn.layers import Dense
 from minicnn.optim import SGD, Adam
 
@@ -47,3 +48,21 @@ def test_bad_learning_rate(lr):
 def test_bad_momentum():
     with pytest.raises(ValueError, match="momentum must be in"):
         SGD(lr=0.1, momentum=1.5)
+
+
+def test_sgd_step_updates_every_array_in_place_and_sgd_is_built_on_it():
+    params = [np.array([1.0, 2.0]), np.ones((2, 2), np.float32)]
+    grads = [np.array([0.5, -1.0]), np.full((2, 2), 2.0)]
+    same = [id(p) for p in params]
+    assert optim.sgd_step(params, grads, lr=0.1) is None
+    np.testing.assert_allclose(params[0], [0.95, 2.1])
+    np.testing.assert_allclose(params[1], np.full((2, 2), 0.8))
+    assert [id(p) for p in params] == same and params[1].dtype == np.float32
+    layer = Dense(3, 2, seed=0)
+    layer.grads = {"w": np.ones((3, 2), np.float32), "b": np.ones(2, np.float32)}
+    expected = [p - np.float32(0.1) for p in layer.params.values()]
+    SGD(0.1).step([layer])
+    for p, e in zip(layer.params.values(), expected, strict=True):
+        np.testing.assert_array_equal(p, e)
+    with pytest.raises(ValueError):
+        optim.sgd_step([np.ones(2)], [], 0.1)

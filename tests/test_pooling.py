@@ -77,3 +77,23 @@ def test_errors():
         pooling.max_pool(np.ones((4, 4)), 2, 0)
     with pytest.raises(ValueError, match=r"x must have shape \(H, W\), \(H, W, C\)"):
         pooling.max_pool(np.ones(4))
+
+
+@pytest.mark.parametrize("forward, backward", [
+    (pooling.max_pool_forward, pooling.max_pool_backward),
+    (pooling.avg_pool_forward, pooling.avg_pool_backward),
+])
+def test_forward_and_backward_accept_every_rank(forward, backward):
+    """(H, W), (H, W, C) and (N, H, W, C) in, the same rank out; the cache is (x, size,
+    stride), and the numbers are those of the batch of one."""
+    rng = np.random.default_rng(5)
+    batch = rng.standard_normal((1, 6, 6, 3))
+    out4, cache4 = forward(batch, 3, 2)
+    dout4 = rng.standard_normal(out4.shape)
+    dx4 = backward(dout4, cache4)
+    assert cache4[0] is batch and cache4[1:] == (3, 2)
+    for x, pick in ((batch[0], np.s_[0]), (batch[0, :, :, 1], np.s_[0, :, :, 1])):
+        out, cache = forward(x, 3, 2)
+        assert out.ndim == x.ndim and cache[1:] == (3, 2)
+        np.testing.assert_array_equal(out, out4[pick])
+        np.testing.assert_array_equal(backward(dout4[pick], cache), dx4[pick])

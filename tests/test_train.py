@@ -104,13 +104,27 @@ def test_fit_lr_decay_shrinks_the_learning_rate_every_epoch():
     np.testing.assert_allclose(opt.lr, 0.0125, rtol=1e-12)
 
 
-def test_fit_without_lr_decay_is_unchanged():
+def test_fit_without_lr_decay_keeps_the_learning_rate():
+    """The default keeps lr constant: two epochs of fit equal one epoch, then another with the
+    same optimiser (whose lr fit must not have touched), on the second epoch's shuffle."""
     x, y = _tiny_data()
-    models = [small_cnn(seed=0, n_classes=3, input_shape=(8, 8, 1)) for _ in range(2)]
-    fit(models[0], x, y, 2, 16, SGD(0.05), progress=False)
-    fit(models[1], x, y, 2, 16, SGD(0.05), progress=False, lr_decay=1.0)
-    for a, b in zip(models[0].state().values(), models[1].state().values(), strict=True):
+    rng = np.random.default_rng(0)
+    orders = [rng.permutation(len(x)) for _ in range(2)]  # fit's shuffles for seed 0
+    model, opt = small_cnn(seed=0, n_classes=3, input_shape=(8, 8, 1)), SGD(0.05)
+    seen = []
+    fit(model, x, y, 2, 16, opt, progress=False, callback=lambda e, h: seen.append(opt.lr))
+    assert seen == [0.05, 0.05] and opt.lr == 0.05
+    by_epochs, opt2 = small_cnn(seed=0, n_classes=3, input_shape=(8, 8, 1)), SGD(0.05)
+    for order in orders:  # one epoch at a time, already in fit's order, shuffled "again"
+        first = np.random.default_rng(0).permutation(len(x))
+        inverse = np.empty_like(first)
+        inverse[first] = np.arange(len(x))
+        fit(by_epochs, x[order][inverse], y[order][inverse], 1, 16, opt2, progress=False)
+    for a, b in zip(model.state().values(), by_epochs.state().values(), strict=True):
         np.testing.assert_array_equal(a, b)
+    decayed = small_cnn(seed=0, n_classes=3, input_shape=(8, 8, 1))
+    fit(decayed, x, y, 2, 16, SGD(0.05), progress=False, lr_decay=0.5)
+    assert not np.array_equal(decayed.state()["0.w"], model.state()["0.w"])
 
 
 @pytest.mark.parametrize("bad", [0, -0.5, 1.5, True, "0.7"])

@@ -1,9 +1,9 @@
-"""The fast path's patch matrices, and the matrix products on them (issue 6).
+"""The fast backend's patch matrices, and the matrix products on them.
 
-:func:`minicnn.conv.conv_forward` and the fused step of :mod:`minicnn.fused` both work this way:
-copy the patches under the outputs into a matrix (im2col), multiply it by the filters, and, going
-back, multiply it by the outputs' gradient. What is here is only *how* that is laid out in
-memory, which decides the speed:
+:func:`minicnn.fast.conv.conv_forward` and the fused step of :mod:`minicnn.fast.fused` both work
+this way: copy the patches under the outputs into a matrix (im2col), multiply it by the
+filters, and, going back, multiply it by the outputs' gradient. What is here is only *how* that
+is laid out in memory, which decides the speed:
 
 - :meth:`Scratch.patch_matrix` copies the patches, for all outputs or grouped by pooling window,
   into arrays that a layer keeps from one batch to the next (:class:`Scratch`);
@@ -23,10 +23,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 #: The input gradient works on at most this many numbers of its matrix product at a time (6.4 MB
 #: in float32): the benchmark's half batch of 64 images in one go. Each chunk is four numpy
 #: calls, and fewer calls is what counts while the other half of the batch runs at the same time
-#: (each call ends by asking for Python's GIL). Measured for that layer's half-batch backward
-#: alongside the other half (Intel Xeon VM, 2 cores): 1.19 to 1.32 ms in one chunk, 1.42 to
-#: 1.55 ms in chunks of 400,000 (the best size on the AMD VM of session 3, with nine adds per
-#: chunk instead of one sum).
+#: (each call ends by asking for Python's GIL); docs/benchmarks.md has the measurements.
 CHUNK_NUMBERS = 1_600_000
 
 #: With a stride above 1 it works through this many output rows at a time (32 images of 14 x 14
@@ -45,14 +42,8 @@ class Scratch:
     :func:`_shifted_sums`). Made afresh for every batch, they cost an allocation, zeroing or a
     fill each, and the views onto them a little Python each; kept here, a step only copies in
     the numbers that change. The arrays are made on first use and again whenever a shape or
-    dtype changes. A layer keeps one Scratch per half batch (see :mod:`minicnn._parallel`).
-    Measured for the benchmark's conv 8 -> 16 layer, forward and backward on a batch of 128, in
-    four alternating pairs of processes: 2.38 to 2.58 ms per step against 2.68 to 2.80 ms with
-    new arrays every time (Intel Xeon VM, 2 cores).
-
-    The arrays stay as long as the Scratch (the layer) does: 19 MB for the benchmark's conv
-    8 -> 16 layer on batches of 128, of which the patch matrices (7 MB) stayed in the layer's
-    cache before too.
+    dtype changes. A layer keeps one Scratch per half batch (see :mod:`minicnn.fast.threads`).
+    The arrays stay as long as the Scratch (the layer) does.
 
     The patch matrix lives here, so the cache of a forward pass holds only until the next
     forward pass through the same Scratch; :meth:`check_current` says when it is stale. A copy
@@ -74,7 +65,7 @@ class Scratch:
         the fast path multiplies them.
 
         With ``size`` 1 these are all the conv's outputs, in (n, h', w') order. With a pooling
-        window ``size`` > 1 (see :mod:`minicnn.fused`) they are only the outputs that a window
+        window ``size`` > 1 (see :mod:`minicnn.fast.fused`) they are only the outputs that a window
         covers, block by block: block (a, b) holds the output at (a, b) inside every window.
 
         Parameters
@@ -138,7 +129,7 @@ def check_scratch(scratch) -> Scratch:
     if scratch is None:
         return Scratch()
     if not isinstance(scratch, Scratch):
-        raise TypeError(f"scratch must be a minicnn.columns.Scratch or None, got "
+        raise TypeError(f"scratch must be a minicnn.fast.columns.Scratch or None, got "
                         f"{type(scratch).__name__}; leave scratch=None to use new arrays")
     return scratch
 
@@ -198,10 +189,9 @@ def weight_gradients(cols: np.ndarray, d2: np.ndarray, w: np.ndarray
     return np.ascontiguousarray(both[:-1].T).reshape(w.shape), both[-1].copy()
 
 
-#: :func:`tall_product` sums over blocks of this many rows. Measured on the Intel Xeon VM for
-#: the conv 8 -> 16 layer's half batch (12,544 rows of 73): 0.31 ms with 128 to 256 rows, 0.36
-#: with 512 (the best on the AMD VM), 0.41 in one product. 256 also divides that half batch
-#: (and conv 1 -> 8's, 50,176 rows) exactly, so no rows are left for a product of their own.
+#: :func:`tall_product` sums over blocks of this many rows (the fastest measured; see
+#: docs/benchmarks.md). 256 also divides the benchmark's half batches (12,544 and 50,176 rows)
+#: exactly, so no rows are left for a product of their own.
 BLOCK_ROWS = 256
 
 
@@ -210,8 +200,7 @@ def tall_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
     It is computed block by block, ``BLOCK_ROWS`` rows at a time, and the blocks' products are
     added: OpenBLAS is much slower on one product whose shared dimension (M) is longer than
-    about 800. Measured here for the benchmark's conv layers on half a batch: 0.39 ms in one
-    product against 0.27 ms in blocks (conv 8 -> 16), 0.27 against 0.13 ms (conv 1 -> 8).
+    about 800.
     """
     full = a.shape[0] // BLOCK_ROWS * BLOCK_ROWS
     if full == 0:

@@ -1,30 +1,22 @@
-"""Speed: run the two halves of a batch at the same time, one per CPU core (issue 6).
+"""Run the two halves of a batch at the same time, one per CPU core.
 
 numpy's element-wise work (copies, masks, adds) runs on one core, and OpenBLAS's own threads
 help little with the thin matrix products of a small CNN. Splitting every batch in two keeps
-both cores busy all the time: the calling thread works on the first half while one worker
-thread works on the second. numpy releases the GIL while it works on large arrays, so the two
-really run together. (Handing both halves to worker threads while the caller waits was about
-0.1 ms slower per step of the benchmark's second conv layer, 3.0 against 2.9 ms: the caller's
-data is warm in its core's cache, and a second worker has to wake up.)
+both cores busy: the calling thread works on the first half while one worker thread works on
+the second. numpy releases the GIL while it works on large arrays, so the two really run
+together.
 
 For this, minicnn asks numpy's OpenBLAS for one thread (``openblas_set_num_threads_local``,
-OpenBLAS 0.3.27 and newer) in both threads the first time a layer runs, so that the two halves
-do not fight over the cores. In the OpenBLAS that numpy ships (0.3.31) that setting holds for
-the whole process from then on, not only for the two threads (measured here). (The older
-process-wide ``openblas_set_num_threads(1)`` made the conv layers' steps slower here, 3.8 ms
-against 2.9 ms, so it is not used.) ``MINICNN_THREADS=1`` leaves OpenBLAS as it was and runs
-the halves one after the other.
-
-Every Conv2D layer and every fused conv-ReLU-pool step splits its batch. Even the first conv
-layer of the benchmark model, whose products are thin (one input channel), gains: 0.95 ms split
-against 1.15 ms whole (conv 1 -> 8, forward and backward, batch 128); OpenBLAS's own two
-threads did it in 0.95 to 3.3 ms, from one run to the next.
+OpenBLAS 0.3.27 and newer) in both threads the first time a fast layer runs, so that the two
+halves do not fight over the cores. In the OpenBLAS that numpy ships that setting holds for the
+whole process from then on, not only for the two threads. ``MINICNN_THREADS=1`` leaves
+OpenBLAS as it was and runs the halves one after the other.
 
 The split is the same on every machine: a batch of N is always cut into ``N // 2`` and the
 rest, and the gradients of the two halves are added in the same order. Where the worker thread
 cannot be set up (no OpenBLAS found, one core, or ``MINICNN_THREADS=1`` in the environment) the
 two halves run one after the other in the calling thread: slower, but the same numbers.
+docs/benchmarks.md records what each choice here was measured to be worth.
 """
 
 from __future__ import annotations
@@ -183,7 +175,7 @@ def forward_halves(forward, x, *args, out: np.ndarray, scratch) -> tuple:
     """``forward(x_half, *args, out=out_half, scratch=scratch_half) -> (out_half, cache)`` on
     each half of ``x`` (N, ...), each writing its part of ``out`` (N, ...), so no joining copy
     is needed, and each working in its own of the two ``scratch`` objects (see
-    :class:`minicnn.columns.Scratch`).
+    :class:`minicnn.fast.columns.Scratch`).
 
     Returns ``out`` and the halves' caches, for :func:`backward_halves`.
     """
@@ -202,8 +194,7 @@ def backward_halves(backward, dout, caches, need_dx: bool, dx_dtype=None) -> tup
     The second half computes dx first and dw second, the first half the other way round. The
     input gradient is many numpy calls and the weight gradient a few long ones; every call ends
     by taking back Python's GIL, and a thread that finds the other holding it sleeps. Out of
-    step, the two halves meet there less often: 2.43 against 2.70 ms for the benchmark's conv
-    8 -> 16 layer, forward and backward (Intel Xeon VM, 2 cores).
+    step, the two halves meet there less often.
     """
     parts, cache_list = caches
     dx = None
@@ -221,12 +212,13 @@ def backward_halves(backward, dout, caches, need_dx: bool, dx_dtype=None) -> tup
 def status() -> tuple[bool, str]:
     """Whether batches run on two threads here, and a sentence saying so (for the doctor)."""
     if _get_pool() is not None:
-        return True, ("training splits each batch over two threads (numpy's OpenBLAS set to "
-                      "one thread)")
+        return True, ("fast training (fast=True) splits each batch over two threads (numpy's "
+                      "OpenBLAS set to one thread)")
     if not _threads_wanted():
         why = "MINICNN_THREADS=1 is set"
     elif (os.cpu_count() or 1) < 2:
         why = "this machine has one core"
     else:
         why = "numpy's OpenBLAS has no per-thread setting here (openblas_set_num_threads_local)"
-    return False, f"training runs each batch on one thread: {why}; same results, only slower"
+    return False, (f"fast training (fast=True) runs each batch on one thread: {why}; same "
+                   "results, only slower")

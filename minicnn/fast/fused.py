@@ -1,4 +1,4 @@
-"""Speed: a convolution, its ReLU and a max pool computed as one block (issue 6).
+"""A convolution, its ReLU and a max pool computed as one block.
 
 Nothing new is computed here: the numbers are those of :func:`minicnn.conv.conv_forward`, then
 ReLU, then :func:`minicnn.pooling.max_pool_forward`, and the gradients those of their three
@@ -12,10 +12,11 @@ backward passes. Only the order of the work changes, in two ways.
    block is one contiguous (N, H'', W'', F) array, so max pooling is ``size * size - 1`` calls of
    ``np.maximum`` on whole arrays, and its backward pass writes each block in one go.
 
-Only non-overlapping pools (``size == stride``) are fused; :class:`minicnn.network.Sequential`
-uses this for every Conv2D -> ReLU -> MaxPool2D run it finds and falls back to the layers one by
-one otherwise. Conv outputs that no pooling window covers (an odd edge row) are never computed:
-their values are dropped by the pool and their gradients are zero.
+Only non-overlapping pools (``size == stride``) are fused; with ``fast`` on,
+:class:`minicnn.network.Sequential` runs every Conv2D -> ReLU -> MaxPool2D run it finds as one
+:class:`minicnn.fast.layers.ConvReLUPool` and the other layers one by one. Conv outputs that no
+pooling window covers (an odd edge row) are never computed: their values are dropped by the pool
+and their gradients are zero.
 
 Shapes: x (N, H, W, C), filters w (F, kh, kw, C), bias b (F,), output (N, H'', W'', F) with
 ``H'' = H' // size`` and ``H'`` the convolution's output height.
@@ -25,11 +26,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from minicnn import _checks, _parallel
-from minicnn.columns import Scratch, check_scratch, multiply_patches, weight_gradients
-from minicnn.conv import check_batch_args, check_out, gradients_in_order
-from minicnn.layers import Conv2D, MaxPool2D, ReLU
-from minicnn.shapes import pool_output_shape
+from minicnn import _checks
+from minicnn.fast.columns import Scratch, check_scratch, multiply_patches, weight_gradients
+from minicnn.fast.conv import check_out, gradients_in_order
+from minicnn.shapes import check_conv_args, pool_output_shape
 
 
 def conv_relu_pool_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None,
@@ -49,15 +49,16 @@ def conv_relu_pool_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = 
         Pooling window and stride (non-overlapping windows).
     out : ndarray, shape (N, H'', W'', F), C-contiguous, optional
         Where to write the output (the halves of a batch write into one array).
-    scratch : minicnn.columns.Scratch, optional
-        Arrays to work in, kept from one call to the next (see :func:`minicnn.conv.conv_forward`).
+    scratch : minicnn.fast.columns.Scratch, optional
+        Arrays to work in, kept from one call to the next (see
+        :func:`minicnn.fast.conv.conv_forward`).
 
     Returns
     -------
     out : ndarray, shape (N, H'', W'', F)
     cache : tuple for :func:`conv_relu_pool_backward`
     """
-    x, w, b, (out_h, out_w) = check_batch_args(x, w, b, stride, padding)
+    x, w, b, (out_h, out_w) = check_conv_args(x, w, b, stride, padding)
     size = _checks.positive_int("size", size)
     pool_h, pool_w, _ = pool_output_shape((out_h, out_w, w.shape[0]), size, size)
     check_out("out", out, (x.shape[0], pool_h, pool_w, w.shape[0]))
@@ -86,7 +87,8 @@ def conv_relu_pool_backward(dout: np.ndarray, cache: tuple, need_dx: bool = True
     dx_out : ndarray, shape (N, H, W, C), C-contiguous, optional
         Where to write dx.
     dx_first : bool
-        Compute dx before dw and db (same numbers; see :func:`minicnn._parallel.backward_halves`).
+        Compute dx before dw and db (same numbers; see
+        :func:`minicnn.fast.threads.backward_halves`).
 
     Returns
     -------
@@ -106,8 +108,8 @@ def conv_relu_pool_backward(dout: np.ndarray, cache: tuple, need_dx: bool = True
 def _block_input_gradient(dblocks: np.ndarray, cache: tuple, dx_out: np.ndarray | None
                           ) -> np.ndarray:
     """dx (N, H, W, C) from the conv outputs' gradient in block order (see
-    :meth:`minicnn.columns.Scratch.patch_matrix`): back to the convolution's own (row, column)
-    order, then the usual input gradient."""
+    :meth:`minicnn.fast.columns.Scratch.patch_matrix`): back to the convolution's own
+    (row, column) order, then the usual input gradient."""
     x_shape, w, _, _, pooled, stride, padding, size, scratch, _ = cache
     n, pool_h, pool_w, n_filters = pooled.shape
     dconv = dblocks.reshape(size, size, n, pool_h, pool_w, n_filters).transpose(2, 3, 0, 4, 1, 5)
@@ -161,58 +163,3 @@ def _route_to_maxima(dout: np.ndarray, where: np.ndarray, pooled: np.ndarray,
         else:
             dblock[...] = np.where(hit, g, 0)
     return dblocks
-
-
-class ConvReLUPool:
-    """A Conv2D, the ReLU after it and a MaxPool2D (size == stride) run as one step.
-
-    :class:`minicnn.network.Sequential` builds these itself (see :func:`plan`); the three layers
-    stay in ``model.layers`` as they are, and the gradients land in the Conv2D's ``grads``.
-    """
-
-    can_skip_input_grad = True
-
-    def __init__(self, conv, relu, pool) -> None:
-        self.layers = (conv, relu, pool)
-        self._cache = None
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """x : (N, H, W, C) -> (N, H'', W'', F)."""
-        conv, _, pool = self.layers
-        x = conv.check_input(x)
-        self._cache = conv._cache = None  # both caches' columns are about to be overwritten
-        w = conv.params["w"]
-        pooled_shape = pool_output_shape((*conv.conv_hw(x), w.shape[0]), pool.size, pool.size)
-        out = np.empty((len(x), *pooled_shape), np.result_type(x, w))
-        out, self._cache = _parallel.forward_halves(
-            conv_relu_pool_forward, x, w, conv.params["b"], conv.stride, conv.padding,
-            pool.size, out=out, scratch=conv.scratch)
-        self._out_dtype = out.dtype
-        return out
-
-    def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
-        """dout : (N, H'', W'', F) -> dx : (N, H, W, C), or None."""
-        if self._cache is None:
-            raise RuntimeError("call forward before backward")
-        conv = self.layers[0]
-        dout = np.asarray(dout)
-        dx_dtype = np.result_type(dout, self._out_dtype, conv.params["w"])
-        dx, conv.grads["w"], conv.grads["b"] = _parallel.backward_halves(
-            conv_relu_pool_backward, dout, self._cache, need_dx, dx_dtype)
-        return dx
-
-
-def plan(layers) -> list:
-    """The steps that run ``layers``: each Conv2D -> ReLU -> MaxPool2D run with non-overlapping
-    windows becomes one :class:`ConvReLUPool`; every other layer is a step of its own."""
-    steps, i = [], 0
-    while i < len(layers):
-        run = layers[i:i + 3]
-        if ([type(layer) for layer in run] == [Conv2D, ReLU, MaxPool2D]
-                and run[2].size == run[2].stride):
-            steps.append(ConvReLUPool(*run))
-            i += 3
-        else:
-            steps.append(layers[i])
-            i += 1
-    return steps
