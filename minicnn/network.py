@@ -6,12 +6,15 @@ reverse, handing each layer the gradient of the one after it (backpropagation).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from minicnn import _checks
 from minicnn.idx import atomic_write
 from minicnn.layers import LAYER_TYPES
 from minicnn.losses import softmax
@@ -26,6 +29,30 @@ def _saved_file(path: str | os.PathLike) -> Path:
         return _npz_name(path)
     raise FileNotFoundError(f"no saved model at {str(path)!r}; save one first with "
                             "model.save(path)")
+
+
+@contextlib.contextmanager
+def _model_file(path: str | os.PathLike):
+    """The arrays of a file :meth:`Sequential.save` wrote, or a clear error if it is not one."""
+    file = _saved_file(path)
+
+    def refuse(why: str, exc: Exception | None = None):
+        return ValueError(f"{str(file)!r} is not a minicnn model file ({why}); load a file "
+                          "written by model.save(path), or check the path")
+    try:
+        data = np.load(file, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise refuse("numpy cannot read it as an .npz archive: truncated, or another kind of "
+                     "file") from exc
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise refuse("it holds a single array, not an .npz archive")
+    with data:
+        if "__architecture__" not in data.files:
+            raise refuse(f"it has arrays {sorted(data.files)[:5]} but no architecture")
+        try:
+            yield data
+        except (zipfile.BadZipFile, EOFError, OSError) as exc:
+            raise refuse("part of it cannot be read: the file is damaged") from exc
 
 
 def _npz_name(path: Path) -> Path:
@@ -72,6 +99,7 @@ class Sequential:
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Run every layer in order; returns the last layer's output (the logits)."""
+        _checks.nonempty_batch("x", x)
         self._steps = self.steps()
         for step in self._steps:
             x = step.forward(x)
@@ -109,6 +137,7 @@ class Sequential:
 
     def predict_proba(self, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
         """Class probabilities, shape (N, K), computed in batches to bound memory."""
+        _checks.nonempty_batch("x", x)
         parts = [softmax(self.forward(x[i:i + batch_size]))
                  for i in range(0, len(x), batch_size)]
         return np.concatenate(parts)
@@ -174,7 +203,7 @@ class Sequential:
     @classmethod
     def load(cls, path: str | os.PathLike) -> Sequential:
         """Rebuild a model saved with :meth:`save`."""
-        with np.load(_saved_file(path), allow_pickle=False) as data:
+        with _model_file(path) as data:
             arch = json.loads(str(data["__architecture__"]))
             unknown = [a["type"] for a in arch if a["type"] not in LAYER_TYPES]
             if unknown:
@@ -186,7 +215,7 @@ class Sequential:
 
     def load_weights(self, path: str | os.PathLike) -> Sequential:
         """Load weights saved with :meth:`save` into this model (shapes must match)."""
-        with np.load(_saved_file(path), allow_pickle=False) as data:
+        with _model_file(path) as data:
             self._set_state(data)
         return self
 

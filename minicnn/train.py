@@ -58,6 +58,7 @@ def _make_bar(enabled: bool, total: int):
 
 def _check_data(x, y, name: str = "x") -> tuple[np.ndarray, np.ndarray]:
     x = _checks.array(name, x, (2, 3, 4), "(N, H, W, C)")
+    _checks.nonempty_batch(name, x)
     y = np.asarray(y)
     if y.ndim != 1 or len(y) != len(x):
         raise ValueError(f"the labels must be a 1-D array with one label per sample: {name} "
@@ -114,6 +115,12 @@ def fit(model: Sequential, x: np.ndarray, y: np.ndarray, epochs: int, batch_size
     ------
     FloatingPointError
         When the loss becomes NaN or infinite: the steps were too large.
+
+    Warns
+    -----
+    RuntimeWarning
+        Once, when the loss grows to more than 100 times the lowest loss seen so far (the
+        learning rate is far too high), before it becomes NaN or while it stays finite.
     """
     x, y = _check_data(x, y)
     epochs = _checks.positive_int("epochs", epochs)
@@ -129,6 +136,7 @@ def fit(model: Sequential, x: np.ndarray, y: np.ndarray, epochs: int, batch_size
     rng = np.random.default_rng(seed)
     loss_fn = SoftmaxCrossEntropy()
     history = History(loss=[], accuracy=[])
+    watch = _checks.LossWatch(getattr(optimizer, "lr", None))
     n_batches = math.ceil(len(x) / batch_size)
     bar = _make_bar(_progress_enabled(progress), epochs * n_batches)
     try:
@@ -147,6 +155,7 @@ def fit(model: Sequential, x: np.ndarray, y: np.ndarray, epochs: int, batch_size
                         f"the loss became {loss} at epoch {epoch}, batch {b + 1}: the weights "
                         f"grew too large. Try a smaller learning rate (now {optimizer!r}), "
                         "e.g. ten times smaller")
+                watch.see(loss, epoch, b + 1)
                 model.backward(loss_fn.backward(), need_input_grad=False)
                 optimizer.step(model)
                 total_loss += loss * len(idx)

@@ -119,8 +119,8 @@ def _copy_py(source: Path, dest: Path) -> None:
         (dest / path.name).write_bytes(path.read_bytes())
 
 
-def leftover_children() -> list[str]:
-    """Processes still running code from a grading folder."""
+def leftover_children(tmp: Path) -> list[str]:
+    """Processes still running code from a grading folder made under ``tmp``."""
     found = []
     for name in os.listdir("/proc"):
         if name.isdigit():
@@ -128,7 +128,7 @@ def leftover_children() -> list[str]:
                 cmdline = Path(f"/proc/{name}/cmdline").read_bytes()
             except OSError:
                 continue
-            if b"minicnn-grade-" in cmdline:
+            if f"{tmp}/minicnn-grade-".encode() in cmdline:
                 found.append(f"{name}: {cmdline!r}")
     return found
 
@@ -142,7 +142,8 @@ def graded(request, tmp_path_factory):
     before = {n: tree_hash(klass / n) for n in names}
     checkout = tree_hash(REPO / "tests", REPO / "solutions", REPO / "exercises",
                          REPO / "minicnn")
-    env = dict(os.environ, HOME=str(root / "home"))
+    (root / "tmp").mkdir()  # the grader's work folders go here, to find their processes
+    env = dict(os.environ, HOME=str(root / "home"), TMPDIR=str(root / "tmp"))
     start = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "minicnn.grade",
                            *[str(klass / n) for n in names], "--json",
@@ -229,7 +230,7 @@ def test_other_learners_and_the_checkout_are_untouched(graded):
 def test_nothing_outlives_grading_and_the_gradebook_is_exact(graded):
     assert graded["listener"].reached == []
     assert not (graded["root"] / "outlived.txt").exists()
-    assert leftover_children() == []
+    assert leftover_children(graded["root"] / "tmp") == []
     with open(graded["klass"] / "grades.csv", newline="") as fh:
         rows = list(csv.reader(fh))
     assert [r[0] for r in rows[1:]] == graded["names"]
