@@ -87,8 +87,9 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stri
     -------
     out : ndarray, shape (N, H', W', F)
     cache : tuple ``(x, w, b, stride, padding, cols)``
-        For :func:`conv_backward`; ``cols`` (N * H' * W', kh * kw * C) is the patch matrix,
-        kept so that the backward pass does not copy the patches again.
+        For :func:`conv_backward`: the five values of exercise 7.1's cache, then ``cols``
+        (N * H' * W', kh * kw * C), the patch matrix, kept so that the backward pass does not
+        copy the patches again.
     """
     x, w, b, (out_h, out_w) = check_conv_args(x, w, b, stride, padding)
     n_filters, kh, kw, _ = w.shape
@@ -111,7 +112,8 @@ def conv_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarra
     dout : ndarray, shape (N, H', W', F)
         Gradient of the loss with respect to the output.
     cache : tuple
-        From :func:`conv_forward`.
+        From :func:`conv_forward`; ``(x, w, b, stride, padding)`` alone (as in exercise 7.1)
+        works too, the patch matrix is then built again.
 
     Returns
     -------
@@ -119,9 +121,14 @@ def conv_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarra
     dw : ndarray, shape (F, kh, kw, C)
     db : ndarray, shape (F,)
     """
-    x, w, _, stride, padding, cols = cache
+    x, w, _, stride, padding = cache[:5]
     n, h, wd, c = x.shape
     n_filters, kh, kw, _ = w.shape
+    if len(cache) > 5:
+        cols = cache[5]
+    else:
+        out_h, out_w = dout.shape[1:3]
+        cols = im2col(pad(x, padding), kh, kw, stride, out_h, out_w).reshape(-1, kh * kw * c)
     dout = np.asarray(dout)
     dout2 = dout.reshape(-1, n_filters)
     dw = (dout2.T @ cols).reshape(w.shape)

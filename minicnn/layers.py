@@ -1,6 +1,6 @@
 """Layer objects: thin wrappers around the forward/backward functions (chapters 06-07).
 
-Every layer has
+Every layer (and any object that can stand in a :class:`~minicnn.network.Sequential`) has
 
 - ``forward(x)`` -> output, remembering what ``backward`` needs;
 - ``backward(dout)`` -> ``dx``, the gradient with respect to its input, filling ``grads``;
@@ -8,10 +8,10 @@ Every layer has
   otherwise); an optimiser updates ``params`` in place from ``grads``;
 - ``output_shape(input_shape)`` for one sample (no batch axis), and ``n_params``.
 
-Any object with those members can stand in a :class:`~minicnn.network.Sequential`; shapes are
-channels-last, a batch of images is (N, H, W, C).
+A layer finds its functions at every call in ``self.ops``, the module that teaches them; set
+``layer.ops`` to a namespace with the same names to run it on other code (as
+:mod:`minicnn.own_code` does with a learner's exercise functions). Shapes are channels-last.
 """
-
 from __future__ import annotations
 
 import numpy as np
@@ -66,6 +66,7 @@ class Conv2D(Layer):
     ``H' = (H - kernel_size + 2 * padding) // stride + 1``, by :func:`minicnn.conv.conv_forward`
     and ``conv_backward``. Weights start random (He initialisation), biases as zeros.
     """
+    ops = conv  # where forward and backward find their functions
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
                  padding: int = 0, seed: int | None = None, dtype=np.float32) -> None:
@@ -85,15 +86,15 @@ class Conv2D(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x : (N, H, W, in_channels) -> (N, H', W', out_channels)."""
         x = _checks.channels("Conv2D", x, self.in_channels)
-        out, self._cache = conv.conv_forward(x, self.params["w"], self.params["b"],
-                                             self.stride, self.padding)
+        out, self._cache = self.ops.conv_forward(x, self.params["w"], self.params["b"],
+                                                 self.stride, self.padding)
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """dout : (N, H', W', out_channels) -> dx : (N, H, W, in_channels)."""
         if self._cache is None:
             raise RuntimeError("call forward before backward")
-        dx, self.grads["w"], self.grads["b"] = conv.conv_backward(dout, self._cache)
+        dx, self.grads["w"], self.grads["b"] = self.ops.conv_backward(dout, self._cache)
         return dx
 
     def output_shape(self, input_shape):
@@ -115,38 +116,43 @@ class Conv2D(Layer):
 
 class ReLU(Layer):
     """``max(0, x)`` element-wise (:func:`minicnn.activations.relu`); shape unchanged."""
+    ops = activations  # where forward and backward find their functions
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._x = x
-        return activations.relu(x)
+        return self.ops.relu(x)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        return activations.relu_backward(dout, self._x)
+        return self.ops.relu_backward(dout, self._x)
 
 
 class Sigmoid(Layer):
     """``1 / (1 + exp(-x))`` element-wise (:func:`minicnn.activations.sigmoid`)."""
+    ops = activations  # where forward and backward find their functions
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._out = activations.sigmoid(x)
+        self._out = self.ops.sigmoid(x)
         return self._out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        return activations.sigmoid_backward(dout, self._out)
+        return self.ops.sigmoid_backward(dout, self._out)
 
 
 class Tanh(Layer):
     """``tanh(x)`` element-wise (:func:`minicnn.activations.tanh`)."""
+    ops = activations  # where forward and backward find their functions
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._out = activations.tanh(x)
+        self._out = self.ops.tanh(x)
         return self._out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        return activations.tanh_backward(dout, self._out)
+        return self.ops.tanh_backward(dout, self._out)
 
 
 class _Pool2D(Layer):
+    ops = pooling  # where forward and backward find their functions
+
     def __init__(self, size: int = 2, stride: int = 2) -> None:
         super().__init__()
         self.size = _checks.positive_int("size", size)
@@ -166,22 +172,22 @@ class MaxPool2D(_Pool2D):
     """Max pooling: (N, H, W, C) -> (N, (H - size) // stride + 1, ..., C)."""
 
     def forward(self, x):
-        out, self._cache = pooling.max_pool_forward(x, self.size, self.stride)
+        out, self._cache = self.ops.max_pool_forward(x, self.size, self.stride)
         return out
 
     def backward(self, dout):
-        return pooling.max_pool_backward(dout, self._cache)
+        return self.ops.max_pool_backward(dout, self._cache)
 
 
 class AvgPool2D(_Pool2D):
     """Average pooling: (N, H, W, C) -> (N, (H - size) // stride + 1, ..., C)."""
 
     def forward(self, x):
-        out, self._cache = pooling.avg_pool_forward(x, self.size, self.stride)
+        out, self._cache = self.ops.avg_pool_forward(x, self.size, self.stride)
         return out
 
     def backward(self, dout):
-        return pooling.avg_pool_backward(dout, self._cache)
+        return self.ops.avg_pool_backward(dout, self._cache)
 
 
 class Flatten(Layer):
@@ -204,6 +210,7 @@ class Dense(Layer):
     x (N, in_features) -> x @ w + b, shape (N, out_features); w is (D, M), b is (M,).
     Forward and backward are :func:`minicnn.dense.dense_forward` and ``dense_backward``.
     """
+    ops = dense  # where forward and backward find their functions
 
     def __init__(self, in_features: int, out_features: int, seed: int | None = None,
                  dtype=np.float32) -> None:
@@ -221,11 +228,11 @@ class Dense(Layer):
             raise ValueError(f"Dense expects {self.in_features} input features but x has shape "
                              f"{x.shape}; set in_features={x.shape[1]} (model.summary(...) "
                              "shows each layer's output size)")
-        out, self._cache = dense.dense_forward(x, self.params["w"], self.params["b"])
+        out, self._cache = self.ops.dense_forward(x, self.params["w"], self.params["b"])
         return out
 
     def backward(self, dout):
-        dx, self.grads["w"], self.grads["b"] = dense.dense_backward(dout, self._cache)
+        dx, self.grads["w"], self.grads["b"] = self.ops.dense_backward(dout, self._cache)
         return dx
 
     def output_shape(self, input_shape):
@@ -240,7 +247,3 @@ class Dense(Layer):
 
     def config(self) -> dict:
         return {"in_features": self.in_features, "out_features": self.out_features}
-
-
-LAYER_TYPES = {cls.__name__: cls for cls in
-               (Conv2D, ReLU, Sigmoid, Tanh, MaxPool2D, AvgPool2D, Flatten, Dense)}

@@ -16,8 +16,12 @@ import numpy as np
 
 from minicnn import _checks
 from minicnn.idx import atomic_write
-from minicnn.layers import LAYER_TYPES
+from minicnn.layers import AvgPool2D, Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sigmoid, Tanh
 from minicnn.losses import softmax
+
+# The layers a saved model may hold: save writes their names and configs, load rebuilds them.
+LAYER_TYPES = {cls.__name__: cls for cls in
+               (Conv2D, ReLU, Sigmoid, Tanh, MaxPool2D, AvgPool2D, Flatten, Dense)}
 
 
 def _saved_file(path: str | os.PathLike) -> Path:

@@ -1,23 +1,23 @@
-"""Bring your own code: the chapter 07 network built from the learner's exercise functions.
+"""Bring your own code: the chapter 07 network run on the learner's exercise functions.
 
-Once the exercises pass, the same network the package trains can run on the learner's own
-``conv2d``, ``conv_backward``, ``relu``, ``max_pool``, ``dense_forward``, their backward passes
-and ``sgd_step``::
+The package's layers find their functions in ``layer.ops`` (see :mod:`minicnn.layers`). Here
+each layer of the network gets a namespace of the learner's functions instead::
 
     from minicnn.own_code import network_from_exercises, train_with_own_code
     model = network_from_exercises("../exercises")          # same start as small_cnn(seed=0)
     history = train_with_own_code(model, x_train[:64], y_train[:64], epochs=2)
 
-The layers below are thin: most loop over the batch and call the learner's per-image functions
-(``conv_backward`` takes the whole batch), so they are slow (pure-Python loops), which is fine
-on a small slice of the data. They follow the package's layer protocol (``forward``,
-``backward``, ``params``, ``grads``, ``output_shape``, ``n_params``), so
-:class:`minicnn.network.Sequential` can hold them.
+The learner's ``conv2d``, ``max_pool`` and ``max_pool_backward`` take one image; a layer passes
+a batch, so :func:`exercise_ops` runs them on each image in turn (pure-Python loops: slow, and
+fine on a small slice of the data). ``conv_backward``, ``relu``, ``relu_backward``,
+``dense_forward``, the loss functions and ``sgd_step`` take the batch as they are. The dense
+layer's backward pass is still the package's: no exercise asks for it yet.
 Shapes are channels-last: a batch is (N, H, W, C), filters are (F, kh, kw, C).
 """
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import sys
 from pathlib import Path
@@ -25,9 +25,10 @@ from types import ModuleType, SimpleNamespace
 
 import numpy as np
 
+from minicnn import dense
 from minicnn.layers import Conv2D, Dense, Flatten, Layer, MaxPool2D, ReLU
+from minicnn.losses import SoftmaxCrossEntropy
 from minicnn.network import Sequential
-from minicnn.shapes import conv_output_shape, pool_output_shape
 
 NEEDED = {"ex02_convolution": ("conv2d",), "ex04_relu": ("relu", "relu_backward"),
           "ex05_pooling": ("max_pool", "max_pool_backward"),
@@ -90,114 +91,44 @@ def _resolve(code) -> SimpleNamespace:
     return load_exercises(code)
 
 
-class OwnConv2D(Layer):
-    """Convolution with the learner's ``conv2d`` (one image at a time) and ``conv_backward``.
+def exercise_ops(code) -> dict:
+    """The namespaces that run each kind of layer on the learner's functions.
 
-    x (N, H, W, C) -> (N, H', W', F); w (F, k, k, C), b (F,), float64.
+    Returns ``{Conv2D: ..., ReLU: ..., MaxPool2D: ..., Dense: ..., "loss": ...}``; each has the
+    function names the package's layer calls (``conv_forward``, ``relu``, ...).
     """
+    code = _resolve(code)
 
-    def __init__(self, code: SimpleNamespace, w: np.ndarray, b: np.ndarray, stride: int = 1,
-                 padding: int = 0) -> None:
-        super().__init__()
-        self.code, self.stride, self.padding = code, stride, padding
-        self.params = {"w": np.array(w, dtype=np.float64), "b": np.array(b, dtype=np.float64)}
-        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+    def conv_forward(x, w, b, stride=1, padding=0):
+        out = np.stack([code.conv2d(image, w, stride, padding) for image in x])
+        return (out if b is None else out + b), (x, w, b, stride, padding)
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self._x = x
-        maps = [self.code.conv2d(image, self.params["w"], self.stride, self.padding)
-                for image in x]
-        return np.stack(maps) + self.params["b"]
+    def max_pool_forward(x, size=2, stride=2):
+        return np.stack([code.max_pool(image, size, stride) for image in x]), (x, size, stride)
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        cache = (self._x, self.params["w"], self.params["b"], self.stride, self.padding)
-        dx, dw, db = self.code.conv_backward(dout, cache)
-        self.grads = {"w": dw, "b": db}
-        return dx
+    def max_pool_backward(dout, cache):
+        x, size, stride = cache
+        return np.stack([code.max_pool_backward(d, (image, size, stride))
+                         for d, image in zip(dout, x, strict=True)])
 
-    def output_shape(self, input_shape):
-        f, k = self.params["w"].shape[0], self.params["w"].shape[1]
-        return conv_output_shape(input_shape, f, k, self.stride, self.padding)
+    def softmax_cross_entropy(logits, labels):
+        return (code.cross_entropy(code.softmax(logits), labels),
+                code.softmax_cross_entropy_grad(logits, labels))
 
-    def label(self) -> str:
-        f, k, _, c = self.params["w"].shape
-        return f"OwnConv2D {k}x{k}, {c}->{f}, stride {self.stride}, pad {self.padding}"
-
-
-class OwnReLU(Layer):
-    """The learner's ``relu`` and ``relu_backward``."""
-
-    def __init__(self, code: SimpleNamespace) -> None:
-        super().__init__()
-        self.code = code
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self._x = x
-        return self.code.relu(x)
-
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        return self.code.relu_backward(dout, self._x)
-
-
-class OwnMaxPool2D(Layer):
-    """The learner's ``max_pool`` and ``max_pool_backward``, one image at a time."""
-
-    def __init__(self, code: SimpleNamespace, size: int = 2, stride: int = 2) -> None:
-        super().__init__()
-        self.code, self.size, self.stride = code, size, stride
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self._x = x
-        return np.stack([self.code.max_pool(image, self.size, self.stride) for image in x])
-
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        return np.stack([self.code.max_pool_backward(d, (image, self.size, self.stride))
-                         for d, image in zip(dout, self._x, strict=True)])
-
-    def output_shape(self, input_shape):
-        return pool_output_shape(tuple(input_shape), self.size, self.stride)
-
-
-class OwnDense(Layer):
-    """The learner's ``dense_forward``; the backward pass is x.T @ dout and dout @ w.T."""
-
-    def __init__(self, code: SimpleNamespace, w: np.ndarray, b: np.ndarray) -> None:
-        super().__init__()
-        self.code = code
-        self.params = {"w": np.array(w, dtype=np.float64), "b": np.array(b, dtype=np.float64)}
-        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self._x = x
-        out, _ = self.code.dense_forward(x, self.params["w"], self.params["b"])
-        return out
-
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        self.grads = {"w": self._x.T @ dout, "b": dout.sum(axis=0)}
-        return dout @ self.params["w"].T
-
-    def output_shape(self, input_shape):
-        return (self.params["w"].shape[1],)
-
-
-class OwnSoftmaxCrossEntropy:
-    """The loss with the learner's ``softmax``, ``cross_entropy`` and their gradient."""
-
-    def __init__(self, code: SimpleNamespace) -> None:
-        self.code = code
-
-    def forward(self, logits: np.ndarray, labels: np.ndarray) -> float:
-        self._logits, self._labels = logits, labels
-        return float(self.code.cross_entropy(self.code.softmax(logits), labels))
-
-    def backward(self) -> np.ndarray:
-        return self.code.softmax_cross_entropy_grad(self._logits, self._labels)
+    return {Conv2D: SimpleNamespace(conv_forward=conv_forward, conv_backward=code.conv_backward),
+            ReLU: SimpleNamespace(relu=code.relu, relu_backward=code.relu_backward),
+            MaxPool2D: SimpleNamespace(max_pool_forward=max_pool_forward,
+                                       max_pool_backward=max_pool_backward),
+            Dense: SimpleNamespace(dense_forward=code.dense_forward,
+                                   dense_backward=dense.dense_backward),
+            "loss": SimpleNamespace(softmax_cross_entropy=softmax_cross_entropy,
+                                    sgd_step=code.sgd_step)}
 
 
 def layers_from_exercises(code=None, model: Sequential | None = None,
                           seed: int = 0) -> list[Layer]:
-    """The layers of ``model`` (default :func:`minicnn.train.small_cnn`) rebuilt on the
-    learner's functions, starting from the same weights.
+    """Copies of the layers of ``model`` (default :func:`minicnn.train.small_cnn`), with the
+    same weights, that run on the learner's functions.
 
     Parameters
     ----------
@@ -208,37 +139,34 @@ def layers_from_exercises(code=None, model: Sequential | None = None,
     seed : int
         Seed of the default model.
     """
-    code = _resolve(code)
+    ops = exercise_ops(code)
     if model is None:
         from minicnn.train import small_cnn
         model = small_cnn(seed=seed)
     layers = []
     for i, layer in enumerate(model.layers):
-        if isinstance(layer, Conv2D):
-            layers.append(OwnConv2D(code, layer.params["w"], layer.params["b"], layer.stride,
-                                    layer.padding))
-        elif isinstance(layer, ReLU):
-            layers.append(OwnReLU(code))
-        elif isinstance(layer, MaxPool2D):
-            layers.append(OwnMaxPool2D(code, layer.size, layer.stride))
-        elif isinstance(layer, Flatten):
-            layers.append(Flatten())
-        elif isinstance(layer, Dense):
-            layers.append(OwnDense(code, layer.params["w"], layer.params["b"]))
-        else:
+        if type(layer) not in ops and type(layer) is not Flatten:
             raise TypeError(f"model.layers[{i}] is {type(layer).__name__}; the exercises cover "
                             "Conv2D, ReLU, MaxPool2D, Flatten and Dense only")
+        mine = copy.deepcopy(layer)
+        if type(layer) in ops:
+            mine.ops = ops[type(layer)]
+        layers.append(mine)
     return layers
 
 
 def network_from_exercises(code=None, model: Sequential | None = None,
                            seed: int = 0) -> Sequential:
-    """A :class:`~minicnn.network.Sequential` of :func:`layers_from_exercises`."""
-    return Sequential(layers_from_exercises(code, model, seed))
+    """A :class:`~minicnn.network.Sequential` of :func:`layers_from_exercises`; it remembers
+    ``code`` (as ``own_code``) for :func:`train_with_own_code`."""
+    code = _resolve(code)
+    network = Sequential(layers_from_exercises(code, model, seed))
+    network.own_code = code
+    return network
 
 
 def train_with_own_code(model, x: np.ndarray, y: np.ndarray, epochs: int = 1,
-                        batch_size: int = 16, learning_rate: float = 0.05, seed: int = 0,
+                        batch_size: int = 16, lr: float = 0.05, seed: int = 0,
                         code=None, callback=None) -> dict:
     """Train ``model`` with the learner's loss, gradients and ``sgd_step``.
 
@@ -249,11 +177,11 @@ def train_with_own_code(model, x: np.ndarray, y: np.ndarray, epochs: int = 1,
         then built from it, starting like ``small_cnn(seed)``).
     x : ndarray, shape (N, H, W, C)
     y : ndarray of int, shape (N,)
-    epochs, batch_size, learning_rate, seed
+    epochs, batch_size, lr, seed
         The usual hyperparameters; ``seed`` shuffles the batches.
     code : optional
-        Where the loss and ``sgd_step`` come from (default: the folder of ``model``'s
-        functions, or ``exercises/``).
+        Where the loss and ``sgd_step`` come from (default: the functions ``model`` was built
+        from, or ``exercises/``).
     callback : callable, optional
         Called as ``callback(step, loss)`` after each batch (e.g. to print progress).
 
@@ -265,8 +193,9 @@ def train_with_own_code(model, x: np.ndarray, y: np.ndarray, epochs: int = 1,
     if not isinstance(model, Sequential):
         code = _resolve(model if code is None else code)
         model = network_from_exercises(code)
-    code = _resolve(code) if code is not None else _code_of(model)
-    loss_layer = OwnSoftmaxCrossEntropy(code)
+    code = _resolve(code if code is not None else getattr(model, "own_code", None))
+    ops = exercise_ops(code)["loss"]
+    loss_layer = SoftmaxCrossEntropy(ops=ops)
     rng = np.random.default_rng(seed)
     history = {"loss": [], "batch_loss": [], "model": model}
     step = 0
@@ -279,7 +208,7 @@ def train_with_own_code(model, x: np.ndarray, y: np.ndarray, epochs: int = 1,
             model.backward(loss_layer.backward())
             params = [p for layer in model.layers for p in layer.params.values()]
             grads = [layer.grads[k] for layer in model.layers for k in layer.params]
-            code.sgd_step(params, grads, learning_rate)
+            ops.sgd_step(params, grads, lr)
             losses.append(loss)
             step += 1
             if callback is not None:
@@ -287,10 +216,3 @@ def train_with_own_code(model, x: np.ndarray, y: np.ndarray, epochs: int = 1,
         history["batch_loss"].extend(losses)
         history["loss"].append(float(np.mean(losses)))
     return history
-
-
-def _code_of(model: Sequential) -> SimpleNamespace:
-    for layer in model.layers:
-        if hasattr(layer, "code"):
-            return layer.code
-    return load_exercises()

@@ -65,7 +65,7 @@ def small_models(seed: int = 0):
 @pytest.mark.ch07
 def test_own_layers_match_the_package_for_the_same_weights(own):
     from minicnn.layers import SoftmaxCrossEntropy
-    from minicnn.own_code import OwnSoftmaxCrossEntropy, network_from_exercises
+    from minicnn.own_code import exercise_ops, network_from_exercises
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(3, 10, 10, 1))
@@ -75,7 +75,8 @@ def test_own_layers_match_the_package_for_the_same_weights(own):
     out_package = package.forward(x.astype(np.float32))
     out_mine = mine.forward(x)
     np.testing.assert_allclose(out_mine, out_package, rtol=1e-4, atol=1e-5)
-    loss_package, loss_mine = SoftmaxCrossEntropy(), OwnSoftmaxCrossEntropy(own)
+    loss_package = SoftmaxCrossEntropy()
+    loss_mine = SoftmaxCrossEntropy(ops=exercise_ops(own)["loss"])
     np.testing.assert_allclose(loss_mine.forward(out_mine, labels),
                                loss_package.forward(out_package, labels), rtol=1e-5)
     dx_package = package.backward(loss_package.backward())
@@ -92,19 +93,40 @@ def test_own_layers_match_the_package_for_the_same_weights(own):
 
 
 @pytest.mark.ch07
+def test_own_network_is_the_packages_layers_on_the_learners_functions(own):
+    """No adapter classes: the package's own layers, each given the learner's functions."""
+    from minicnn.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
+    from minicnn.own_code import network_from_exercises
+
+    package = small_models()
+    mine = network_from_exercises(own, model=package)
+    assert [type(a) for a in mine.layers] == [type(b) for b in package.layers]
+    assert {type(a) for a in mine.layers} <= {Conv2D, ReLU, MaxPool2D, Flatten, Dense}
+    relu = mine.layers[1]
+    assert relu.ops.relu is own.relu and relu.ops.relu_backward is own.relu_backward
+    assert mine.layers[3].ops.conv_backward is own.conv_backward
+    assert mine.layers[6].ops.dense_forward is own.dense_forward
+    assert package.layers[1].ops is not relu.ops  # the package's network is left alone
+    calls = []
+    relu.ops.relu = lambda x: calls.append(x.shape) or own.relu(x)
+    mine.forward(np.zeros((2, 10, 10, 1)))
+    assert calls == [(2, 10, 10, 2), (2, 3, 3, 3)]  # both ReLUs run the learner's function
+
+
+@pytest.mark.ch07
 @pytest.mark.slow
 def test_training_with_own_code_lowers_the_loss(own):
     from minicnn.datasets import load_fashion_mnist
-    from minicnn.own_code import OwnSoftmaxCrossEntropy, network_from_exercises, train_with_own_code
+    from minicnn.layers import SoftmaxCrossEntropy
+    from minicnn.own_code import exercise_ops, network_from_exercises, train_with_own_code
     from minicnn.train import small_cnn
 
     (x, y), _ = load_fashion_mnist()
     x, y = x[:24].astype(np.float64), y[:24]
     model = network_from_exercises(own, model=small_cnn(seed=0, channels=(4, 8)))
-    loss = OwnSoftmaxCrossEntropy(own)
+    loss = SoftmaxCrossEntropy(ops=exercise_ops(own)["loss"])
     before = loss.forward(model.forward(x), y)
-    history = train_with_own_code(model, x, y, epochs=3, batch_size=8, learning_rate=0.1,
-                                  code=own)
+    history = train_with_own_code(model, x, y, epochs=3, batch_size=8, lr=0.1, code=own)
     after = loss.forward(model.forward(x), y)
     assert len(history["batch_loss"]) == 9 and len(history["loss"]) == 3
     assert np.all(np.isfinite(history["batch_loss"]))
