@@ -110,18 +110,25 @@ class ConvReLUPool(_StandIn):
         return self._backward(fused.conv_relu_pool_backward, dout, need_dx, dx_dtype)
 
 
+def _own_ops(layer) -> bool:
+    """Whether ``layer`` was given functions of its own (``layer.ops``): it then runs as it is."""
+    return "ops" in vars(layer)
+
+
 def plan(layers) -> list:
     """The steps that run ``layers`` fast: each Conv2D -> ReLU -> MaxPool2D run with
     non-overlapping windows becomes one :class:`ConvReLUPool`, every other Conv2D a
-    :class:`FastConv2D`; any other layer is a step of its own, run as it is."""
+    :class:`FastConv2D`; any other layer, and any layer given functions of its own
+    (``layer.ops``, as :mod:`minicnn.own_code` does), is a step of its own, run as it is."""
     steps, i = [], 0
     while i < len(layers):
         run = layers[i:i + 3]
         if ([type(layer) for layer in run] == [Conv2D, ReLU, MaxPool2D]
-                and run[2].size == run[2].stride):
+                and run[2].size == run[2].stride and not any(map(_own_ops, run))):
             steps.append(ConvReLUPool(*run))
             i += 3
         else:
-            steps.append(FastConv2D(layers[i]) if type(layers[i]) is Conv2D else layers[i])
+            fast = type(layers[i]) is Conv2D and not _own_ops(layers[i])
+            steps.append(FastConv2D(layers[i]) if fast else layers[i])
             i += 1
     return steps

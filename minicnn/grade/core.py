@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ class Submission:
 
 COURSE_EXERCISES = sandbox.REPO / "exercises"
 _noted = []
+_PARSING = threading.Lock()  # CPython 3.11's ast.parse is not safe in several threads at once
 
 
 def is_own(folder) -> bool:
@@ -121,8 +123,9 @@ def _grade_module(source: Path, copy: Path, workdir: Path, module: str, exercise
         message = (f"scores 0: {module}.py is a link to a file outside the submission "
                    "folder; submit your own file")
         return {ex.function: grade_function(ex, None, message, "forbidden") for ex in mine}
-    findings = static.scan((copy / f"{module}.py").read_text(errors="replace"),
-                           {ex.function: ex.numpy_convolution_banned for ex in mine})
+    with _PARSING:
+        findings = static.scan((copy / f"{module}.py").read_text(errors="replace"),
+                               {ex.function: ex.numpy_convolution_banned for ex in mine})
     cases = {ex.function: sandbox.encode_cases(ex.cases) for ex in mine}
     run = sandbox.run_module(copy, workdir, module, cases, [ex.function for ex in mine],
                              deadline, sandbox.forbidden_dirs(), iso, cgroups)
