@@ -16,7 +16,6 @@ feature map (H', W', F) with ``H' = (H - kh + 2 * padding) // stride + 1`` (like
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from minicnn import _checks
 from minicnn.shapes import check_conv_args
@@ -159,9 +158,13 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: int, out_h: int, out_w: int)
         ``cols[n, i, j] = x[n, i*stride:i*stride+kh, j*stride:j*stride+kw, :]``; C-contiguous,
         so ``cols.reshape(N * H' * W', kh * kw * C)`` is the patch matrix, one patch per row.
     """
-    windows = sliding_window_view(x, (kh, kw), axis=(1, 2))  # (N, Hp-kh+1, Wp-kw+1, C, kh, kw)
-    windows = windows[:, :stride * out_h:stride, :stride * out_w:stride]
-    return np.ascontiguousarray(windows.transpose(0, 1, 2, 4, 5, 3))
+    n, _, _, c = x.shape
+    cols = np.empty((n, out_h, out_w, kh, kw, c), dtype=x.dtype)
+    h_end, w_end = stride * (out_h - 1) + 1, stride * (out_w - 1) + 1
+    for i in range(kh):  # offset (i, j) of every patch is the image shifted by (i, j)
+        for j in range(kw):
+            cols[:, :, :, i, j, :] = x[:, i:i + h_end:stride, j:j + w_end:stride, :]
+    return cols
 
 
 def col2im(dcols: np.ndarray, padded_shape: tuple[int, ...], stride: int) -> np.ndarray:
@@ -180,11 +183,10 @@ def col2im(dcols: np.ndarray, padded_shape: tuple[int, ...], stride: int) -> np.
     """
     _, out_h, out_w, kh, kw, _ = dcols.shape
     dx = np.zeros(padded_shape, dtype=dcols.dtype)
-    by_offset = np.ascontiguousarray(dcols.transpose(3, 4, 0, 1, 2, 5))  # (kh, kw, N, H', W', C)
     h_end, w_end = stride * (out_h - 1) + 1, stride * (out_w - 1) + 1
-    for i in range(kh):
+    for i in range(kh):  # the adjoint of im2col's copies: add each offset back, shifted
         for j in range(kw):
-            dx[:, i:i + h_end:stride, j:j + w_end:stride, :] += by_offset[i, j]
+            dx[:, i:i + h_end:stride, j:j + w_end:stride, :] += dcols[:, :, :, i, j, :]
     return dx
 
 
