@@ -86,9 +86,8 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stri
     -------
     out : ndarray, shape (N, H', W', F)
     cache : tuple ``(x, w, b, stride, padding, cols)``
-        For :func:`conv_backward`: the five values of exercise 7.1's cache, then ``cols``
-        (N * H' * W', kh * kw * C), the patch matrix, kept so that the backward pass does not
-        copy the patches again.
+        For :func:`conv_backward`: exercise 7.1's five values, then the patch matrix ``cols``
+        (N * H' * W', kh * kw * C), so that the backward pass need not copy the patches again.
     """
     x, w, b, (out_h, out_w) = check_conv_args(x, w, b, stride, padding)
     n_filters, kh, kw, _ = w.shape
@@ -123,11 +122,8 @@ def conv_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarra
     x, w, _, stride, padding = cache[:5]
     n, h, wd, c = x.shape
     n_filters, kh, kw, _ = w.shape
-    if len(cache) > 5:
-        cols = cache[5]
-    else:
-        out_h, out_w = dout.shape[1:3]
-        cols = im2col(pad(x, padding), kh, kw, stride, out_h, out_w).reshape(-1, kh * kw * c)
+    cols = cache[5] if len(cache) > 5 else im2col(  # the five values alone: build it again
+        pad(x, padding), kh, kw, stride, *np.shape(dout)[1:3]).reshape(-1, kh * kw * c)
     dout = np.asarray(dout)
     dout2 = dout.reshape(-1, n_filters)
     dw = (dout2.T @ cols).reshape(w.shape)
@@ -147,16 +143,9 @@ def pad(x: np.ndarray, padding: int) -> np.ndarray:
 def im2col(x: np.ndarray, kh: int, kw: int, stride: int, out_h: int, out_w: int) -> np.ndarray:
     """Copy every (kh, kw, C) patch of a padded batch into one row of a matrix.
 
-    Parameters
-    ----------
-    x : ndarray, shape (N, Hp, Wp, C)
-        The batch, already padded.
-
-    Returns
-    -------
-    cols : ndarray, shape (N, H', W', kh, kw, C)
-        ``cols[n, i, j] = x[n, i*stride:i*stride+kh, j*stride:j*stride+kw, :]``; C-contiguous,
-        so ``cols.reshape(N * H' * W', kh * kw * C)`` is the patch matrix, one patch per row.
+    ``x`` (N, Hp, Wp, C) is the batch, already padded. Returns ``cols`` (N, H', W', kh, kw, C),
+    ``cols[n, i, j] = x[n, i*stride:i*stride+kh, j*stride:j*stride+kw, :]``, C-contiguous, so
+    ``cols.reshape(N * H' * W', kh * kw * C)`` is the patch matrix, one patch per row.
     """
     n, _, _, c = x.shape
     cols = np.empty((n, out_h, out_w, kh, kw, c), dtype=x.dtype)
