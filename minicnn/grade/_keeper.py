@@ -76,14 +76,6 @@ def kill_all() -> None:
             time.sleep(0.001)
 
 
-class _Stop(Exception):
-    """The grader asked the keeper to stop (SIGTERM)."""
-
-
-def _on_term(signum, frame):
-    raise _Stop
-
-
 def _join_cap(limits: dict) -> None:
     for cgroup in limits.get("cgroups", []):
         with open(os.path.join(cgroup, "cgroup.procs"), "w") as fh:
@@ -94,19 +86,24 @@ def _join_cap(limits: dict) -> None:
         resource.setrlimit(resource.RLIMIT_NPROC, (limits["nproc"], limits["nproc"]))
 
 
+_SIGNALS = {signal.SIGTERM, signal.SIGCHLD}
+
+
 def keep(limits: dict) -> None:
     """Fork; return in the child (capped, in a session of its own); be the keeper otherwise.
 
     Raises OSError (before forking) where the kernel cannot make this process a subreaper.
     """
-    signal.signal(signal.SIGTERM, _on_term)
-    _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() == 1 or not _prctl(_PR_SET_CHILD_SUBREAPER, 1):
         raise OSError("could not become a child subreaper")
+    # The keeper takes SIGTERM (the grader's "stop") only when it asks for it, never in the
+    # middle of cleaning up; blocked from here, so none arrives unseen before the fork.
+    signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     pid = os.fork()
     if pid == 0:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # the keeper gone: stop at once
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
         os.setsid()
         _join_cap(limits)
         return
@@ -114,22 +111,29 @@ def keep(limits: dict) -> None:
 
 
 def _watch(child: int) -> int:
-    """The keeper's life: wait for the child, kill all that is left, mirror its status."""
+    """The keeper's life: wait for the child (or the grader's SIGTERM), kill all that is left,
+    mirror the child's status."""
     for fd in (0, 1):
         os.close(fd)  # the grader's pipes belong to the child; EOF must mean it is gone
     status = None
-    try:
-        _, status = os.waitpid(child, 0)
-    except _Stop:
-        status = None
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        kill_all()
+    while True:
+        try:
+            done, wait_status = os.waitpid(child, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if done:
+            status = wait_status
+            break
+        got = signal.sigtimedwait(_SIGNALS, 0.05)  # SIGCHLD wakes it at once; SIGTERM stops
+        if got is not None and got.si_signo == signal.SIGTERM:
+            break
+    kill_all()
     if status is None:
         return 124
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         if sig not in (signal.SIGKILL, signal.SIGSTOP):
             signal.signal(sig, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {sig})
         os.kill(os.getpid(), sig)
     return os.waitstatus_to_exitcode(status)
