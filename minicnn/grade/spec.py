@@ -28,6 +28,9 @@ class Case:
     raises: bool = False  # the right answer is a ValueError
     tag: str = ""  # what kind of case it is, for mistakes that only apply to some
     names: str = ""  # with ``raises``: the argument the ValueError's message must name
+    traits: tuple[str, ...] = ()  # what is special about the input, in a learner's words
+    rtol: float | None = None  # this case's tolerance, when not the exercise's (float32)
+    atol: float | None = None
 
     def call(self, func: Callable) -> Any:
         return func(*self.args, **self.kwargs)
@@ -121,17 +124,27 @@ class Exercise:
     def expected(self, case: Case) -> Any:
         return case.call(self.reference)
 
-    def compare(self, expected: Any, value: Any, equal_nan: bool = False) -> tuple[bool, str]:
-        return compare(self.kind, expected, value, self.rtol, self.atol, equal_nan, self.parts)
+    def compare(self, expected: Any, value: Any, equal_nan: bool = False,
+                case: Case | None = None) -> tuple[bool, str]:
+        rtol, atol = self.tolerance(case)
+        return compare(self.kind, expected, value, rtol, atol, equal_nan, self.parts)
 
-    def credit(self, expected: Any, value: Any) -> float:
+    def tolerance(self, case: Case | None = None) -> tuple[float, float]:
+        """(rtol, atol) for ``case``: its own when it has them, else the exercise's."""
+        if case is None:
+            return self.rtol, self.atol
+        return (self.rtol if case.rtol is None else case.rtol,
+                self.atol if case.atol is None else case.atol)
+
+    def credit(self, expected: Any, value: Any, case: Case | None = None) -> float:
         """The share of a case's points a wrong ``value`` still earns (its right parts)."""
+        rtol, atol = self.tolerance(case)
         if not self.part_credit or not isinstance(value, (tuple, list)) or len(value) != len(
                 self.parts):
             return 0.0
         return float(sum(share for share, want, got in zip(self.part_credit, expected, value,
                                                            strict=True)
-                         if _compare_any(want, got, self.rtol, self.atol, False)[0]))
+                         if _compare_any(want, got, rtol, atol, False)[0]))
 
 
 # ---------------------------------------------------------------------------- comparing
@@ -200,10 +213,11 @@ def _compare_array(expected: np.ndarray, value: Any, rtol: float, atol: float,
         return True, ""
     if not np.all(np.isfinite(got)) and np.all(np.isfinite(expected)):
         return False, "your output contains nan or inf where the right answer is finite"
-    diff = np.abs(got - expected)
-    index = np.unravel_index(int(np.argmax(diff)), diff.shape)
-    return False, (f"wrong values: at index {tuple(int(i) for i in index)} expected "
-                   f"{expected[index]:.6g}, got {got[index]:.6g}")
+    wrong = ~np.isclose(got, expected, rtol=rtol, atol=atol, equal_nan=equal_nan)
+    index = tuple(int(i) for i in np.argwhere(wrong)[0])
+    where = f"at index {index}" if index else "the value"
+    return False, (f"{int(wrong.sum())} of {wrong.size} values are wrong; the first is {where}: "
+                   f"expected {expected[index]:.6g}, got {got[index]:.6g}")
 
 
 def _compare_any(expected: Any, value: Any, rtol: float, atol: float,
