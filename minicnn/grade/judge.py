@@ -145,6 +145,7 @@ def grade_function(ex: Exercise, report: dict | None, failure: str = "",
     n_ok = sum(v.ok for v in verdicts)
     earned = sum(v.share for v in verdicts)
     points = ex.points * earned / len(ex.cases)
+    _prefer_broader(ex, verdicts)
     graded = list(zip(ex.cases, verdicts, strict=False))
     if len(outcomes) < len(ex.cases):  # the child stopped (a time-out) before the end
         return _stopped(ex, graded, report, points, result)
@@ -168,6 +169,17 @@ def grade_function(ex: Exercise, report: dict | None, failure: str = "",
         lines.append("(it ran out of memory: the grader allows 2 GiB)")
     mistakes = sorted({v.mistake for _, v in named})
     return result(points, False, " ".join(lines), "failed", mistakes)
+
+
+def _prefer_broader(ex: Exercise, verdicts: list[Verdict]) -> None:
+    """Rename a finer mistake to the broader one it ``yields_to`` when that one is seen too."""
+    seen = {v.mistake for v in verdicts}
+    by_key = {m.key: m for m in ex.mistakes}
+    for v in verdicts:
+        finer = by_key.get(v.mistake)
+        if finer is not None and finer.yields_to and finer.yields_to in seen:
+            v.mistake = finer.yields_to
+            v.message = f"likely mistake: {by_key[finer.yields_to].message}"
 
 
 def _hint(graded: list, shown: Case) -> str:

@@ -11,7 +11,9 @@ fills these in, and says how its answers are compared (``kind``, ``parts``, ``rt
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +77,9 @@ class Mistake:
     message: str
     output: Callable[[Case], Any] | None = None
     test: Callable[[Case, Outcome], bool] | None = None
+    # a finer name for a broader mistake: when that one (its key) is seen on another case,
+    # the broader one explains this case too (no tiling check at all, not a partial one)
+    yields_to: str = ""
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,24 @@ class Exercise:
         return float(sum(share for share, want, got in zip(self.part_credit, expected, value,
                                                            strict=True)
                          if _compare_any(want, got, rtol, atol, False)[0]))
+
+
+# ---------------------------------------------------------------------------- generating
+def seeded(key: str) -> np.random.Generator:
+    """The generator of one exercise's wide checks: the same seed on every run and machine,
+    so a learner reads the same feedback each time."""
+    return np.random.default_rng(zlib.crc32(key.encode()))
+
+
+def with_traits(cases: Iterable[Case], traits: Callable[[Case], Iterable[str]]) -> tuple:
+    """The cases, each with the traits ``traits(case)`` says it has (added to its own)."""
+    return tuple(dataclasses.replace(c, traits=tuple(dict.fromkeys((*c.traits, *traits(c)))))
+                 for c in cases)
+
+
+def size_text(a: Any) -> str:
+    """'a 3x4' style shape words for labels: (3, 4) -> '3x4'."""
+    return "x".join(str(n) for n in np.shape(a))
 
 
 # ---------------------------------------------------------------------------- comparing
