@@ -156,7 +156,7 @@ def grade_function(ex: Exercise, report: dict | None, failure: str = "",
     shown = (named or failed)[0]
     lines = [f"{n_ok} of {len(verdicts)} checks passed. With {shown[0].label}: "
              f"{shown[1].message}"]
-    hint = _hint(graded, shown[0])
+    hint = _hint(graded, shown[0], named=bool(shown[1].mistake))
     if hint:
         lines.append(hint)
     others = sorted({v.mistake for _, v in named} - {shown[1].mistake})
@@ -182,8 +182,9 @@ def _prefer_broader(ex: Exercise, verdicts: list[Verdict]) -> None:
             v.message = f"likely mistake: {by_key[finer.yields_to].message}"
 
 
-def _hint(graded: list, shown: Case) -> str:
-    """What the failing input has that no passing one had, in a learner's words."""
+def _hint(graded: list, shown: Case, named: bool = False) -> str:
+    """What the failing input has that no passing one had, in a learner's words (beside a
+    named mistake, only a trait that every failing input shares)."""
     passing = {t for c, v in graded if v.ok for t in c.traits}
     if not passing and not any(v.ok for _, v in graded):
         return ""
@@ -194,7 +195,7 @@ def _hint(graded: list, shown: Case) -> str:
         return (f"Hint: every failing check has {common[0]}, and none of the passing ones "
                 "does.")
     own = [t for t in shown.traits if t not in passing]
-    if own:
+    if own and not named:
         return f"Hint: this input has {own[0]}, which none of the passing ones has."
     return ""
 
