@@ -185,15 +185,17 @@ def _prefer_broader(ex: Exercise, verdicts: list[Verdict]) -> None:
 def _hint(graded: list, shown: Case, named: bool = False) -> str:
     """What the failing input has that no passing one had, in a learner's words (beside a
     named mistake, only a trait that every failing input shares)."""
-    passing = {t for c, v in graded if v.ok for t in c.traits}
-    if not passing and not any(v.ok for _, v in graded):
+    # like with like: a case that must raise passes for other reasons than one that returns
+    alike = [(c, v) for c, v in graded if c.raises == shown.raises]
+    passing = {t for c, v in alike if v.ok for t in c.traits}
+    if not any(v.ok for _, v in alike):
         return ""
-    failing = [c for c, v in graded if not v.ok]
+    failing = [c for c, v in alike if not v.ok]
     common = [t for t in shown.traits if t not in passing
               and all(t in c.traits for c in failing)]
     if common:
-        return (f"Hint: every failing check has {common[0]}, and none of the passing ones "
-                "does.")
+        return (f"Hint: every failing check has {' and '.join(common[:2])}, and none of the "
+                "passing ones does.")
     own = [t for t in shown.traits if t not in passing]
     if own and not named:
         return f"Hint: this input has {own[0]}, which none of the passing ones has."
