@@ -93,7 +93,8 @@ def _explain(ex: Exercise, case: Case, out: Outcome, why: str, changed=None) -> 
         except Exception:  # a detector must never crash the grader
             hit = False
         if hit:
-            return Verdict(False, f"likely mistake: {mistake.message}", mistake.key)
+            return Verdict(False, f"likely mistake: {mistake.message}", mistake.key,
+                           plain=why)
     if changed:
         index, message = changed
         return Verdict(False, f"{why}; also, {message}", f"changed_{ex.arg_names[index]}")
@@ -175,6 +176,10 @@ def _prefer_broader(ex: Exercise, verdicts: list[Verdict]) -> None:
     """Rename a finer mistake to the broader one it ``yields_to`` when that one is seen too."""
     seen = {v.mistake for v in verdicts}
     by_key = {m.key: m for m in ex.mistakes}
+    if not any(v.ok for v in verdicts):
+        for v in verdicts:
+            if v.mistake in by_key and by_key[v.mistake].needs_a_pass:
+                v.mistake, v.message = "", v.plain
     for v in verdicts:
         finer = by_key.get(v.mistake)
         if finer is not None and finer.yields_to and finer.yields_to in seen:

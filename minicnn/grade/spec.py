@@ -63,6 +63,7 @@ class Verdict:
     message: str = ""
     mistake: str = ""  # key of the named mistake, if any
     credit: float | None = None  # share of the case's points; None: 1 if ok else 0
+    plain: str = ""  # with a named mistake: what is wrong, without the guess
 
     @property
     def share(self) -> float:
@@ -80,6 +81,9 @@ class Mistake:
     # a finer name for a broader mistake: when that one (its key) is seen on another case,
     # the broader one explains this case too (no tiling check at all, not a partial one)
     yields_to: str = ""
+    # recognised from an error alone ("fails on 2-D input"): named only if some case passed,
+    # since a function that raises on every input says nothing about which inputs
+    needs_a_pass: bool = False
 
 
 @dataclass(frozen=True)

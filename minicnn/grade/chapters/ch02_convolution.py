@@ -350,10 +350,11 @@ def conv_mistakes(func, transpose) -> tuple[Mistake, ...]:
                 test=_height_only, yields_to="no_error_not_tiling"),
         Mistake("padding_slice_at_zero", "with padding=0 your zero-and-copy padding copies "
                 "into an empty slice: padded[p:-p, p:-p] is empty when p is 0 (-0 is 0); "
-                "copy into padded[p:p + H, p:p + W] instead", test=_slice_at_zero),
+                "copy into padded[p:p + H, p:p + W] instead", test=_slice_at_zero,
+                needs_a_pass=True),
         Mistake("square_kernel", "you assumed a square kernel: a kernel may be kh x kw with "
                 "kh != kw, so read both sizes (kh, kw = the kernel's shape) and use kw for "
-                "the columns", test=_square_kernel),
+                "the columns", test=_square_kernel, needs_a_pass=True),
         Mistake("size_without_padding", "the output has the size of the unpadded case: with "
                 "padding it has (H - kh + 2 * padding) // stride + 1 rows; compute the size "
                 "from the padded image", output=_unpadded_size(func)),

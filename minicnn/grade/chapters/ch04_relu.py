@@ -134,7 +134,7 @@ RELU = Exercise(
     mistakes=(
         Mistake("assumes_2d", "your relu works only for 2-D arrays (two nested loops over "
                 "rows and columns?): ReLU is element-wise, so write it for any shape, e.g. "
-                "np.maximum(x, 0)", test=_raised_on_ndim),
+                "np.maximum(x, 0)", test=_raised_on_ndim, needs_a_pass=True),
         Mistake("leaky_relu", "negative inputs are multiplied by a small slope (a leaky "
                 "ReLU): ReLU sets them to exactly 0",
                 test=_leaky(lambda c: (c.args[0], c.args[0] > 0))),
@@ -176,7 +176,7 @@ RELU_BACKWARD = Exercise(
                 output=_truncated_gradient),
         Mistake("assumes_2d", "your relu_backward works only for 2-D arrays: use element-"
                 "wise numpy, e.g. dout * (x > 0), which works for any shape",
-                test=_raised_on_ndim),
+                test=_raised_on_ndim, needs_a_pass=True),
         Mistake("used_dout_sign", "you kept dout where dout > 0; the gate is the forward "
                 "input: keep dout where x > 0",
                 output=lambda c: np.where(c.args[0] > 0, c.args[0], 0.0)),

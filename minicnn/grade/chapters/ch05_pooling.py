@@ -223,7 +223,8 @@ MAX_POOL = Exercise(
                                           max_pool(c.args[0], *_pool_args(c)))),
         Mistake("needs_channels", "your max_pool fails on a 2-D (H, W) input: it must "
                 "accept (H, W) as well as (H, W, C), e.g. by taking the max over axes 0 and "
-                "1 of each window (window.max(axis=(0, 1)))", test=_raised_without_channels),
+                "1 of each window (window.max(axis=(0, 1)))", test=_raised_without_channels,
+                needs_a_pass=True),
         Mistake("window_is_stride", "your windows are `stride` wide, not `size`: window "
                 "(i, j) is x[i * stride : i * stride + size, ...] (not (i + 1) * stride)",
                 output=_window_is_stride),
@@ -304,7 +305,8 @@ MAX_POOL_BACKWARD = Exercise(
                 "np.zeros_like(x) on an integer x; make it a float array, "
                 "np.zeros(x.shape)", output=_truncated),
         Mistake("needs_channels", "your max_pool_backward fails on a 2-D (H, W) input: it "
-                "must accept (H, W) as well as (H, W, C)", test=_raised_without_channels),
+                "must accept (H, W) as well as (H, W, C)", test=_raised_without_channels,
+                needs_a_pass=True),
         Mistake("spread_over_window", "the gradient is spread evenly over each window (the "
                 "gradient of average pooling): only the maximum influenced the output, so it "
                 "gets all of dout and the others get 0", output=_route("spread")),

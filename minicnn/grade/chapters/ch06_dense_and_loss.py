@@ -343,7 +343,8 @@ CROSS_ENTROPY = Exercise(
     mistakes=(
         Mistake("classes_from_labels", "you counted the classes from the labels "
                 "(labels.max() + 1): when the last class does not appear in a batch that "
-                "is too few; take K from probs.shape[1]", test=_classes_from_labels),
+                "is too few; take K from probs.shape[1]", test=_classes_from_labels,
+                needs_a_pass=True),
         Mistake("epsilon_too_big", "you added (or clipped with) an epsilon large enough to "
                 "change the loss of a small probability: -log(p + eps) is far from -log(p) "
                 "when p is below about 100 * eps; leave it out (probs from softmax are "
@@ -419,7 +420,8 @@ SOFTMAX_GRAD = Exercise(
     mistakes=(
         Mistake("classes_from_labels", "you counted the classes from the labels "
                 "(labels.max() + 1): when the last class does not appear in a batch that "
-                "is too few; take K from logits.shape[1]", test=_classes_from_labels),
+                "is too few; take K from logits.shape[1]", test=_classes_from_labels,
+                needs_a_pass=True),
         Mistake("not_divided_by_n", "the gradient is not divided by N: the loss is a mean "
                 "over the N samples, so its gradient is (softmax - one_hot) / N",
                 output=_grad_variant(scale_n=False)),
