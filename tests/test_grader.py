@@ -97,7 +97,10 @@ def runs(tmp_path_factory):
     before = tree_hash(*watched)
     robust, cheats = assemble("robust", tmp), assemble("cheats", tmp)
     submissions_before = {p.name: tree_hash(p) for p in (robust, cheats)}
-    out = {"solutions": grade_submission(REPO / "solutions"),
+    start = time.monotonic()
+    solutions = grade_submission(REPO / "solutions")
+    out = {"solutions_seconds": time.monotonic() - start}
+    out |= {"solutions": solutions,
            "exercises": grade_submission(REPO / "exercises"), "cheats": grade_submission(cheats)}
     start = time.monotonic()
     out["robust"] = grade_submission(robust)
@@ -133,6 +136,18 @@ def test_solutions_score_full_marks(runs, module):
     assert sum(r.points for r in results) == chapter_points(module)
     for r in results:
         assert r.passed and r.status == "passed", f"{r.function}: {r.feedback}"
+
+
+@pytest.mark.ch01  # cross-cutting: the wide checks of every chapter
+def test_grading_the_solutions_stays_quick(runs):
+    """Hundreds of generated cases, still under 2 s for a whole submission (a second try
+    when the machine was busy the first time)."""
+    seconds = runs["solutions_seconds"]
+    if seconds >= 2:
+        start = time.monotonic()
+        grade_submission(REPO / "solutions")
+        seconds = min(seconds, time.monotonic() - start)
+    assert seconds < 2, f"grading the solutions took {seconds:.1f} s"
 
 
 @pytest.mark.parametrize("module", by_chapter(MODULES, str))
