@@ -266,6 +266,8 @@ def _follow(proc, lines: _Lines, module: str, remaining: list[str], deadline: fl
         if isinstance(event, dict) and event.get("event") == "done":
             run.reports[name] = {**event, "results": results}
             todo.pop(0)
+            if not todo:
+                _let_finish(proc, lines)
             continue
         if event == "timeout" and time.monotonic() >= deadline and not results:
             _kill(proc)
@@ -284,6 +286,22 @@ def _follow(proc, lines: _Lines, module: str, remaining: list[str], deadline: fl
                                   f"{_exit_text(_kill(proc, grace=2.0))}")
         return todo[1:]
     return []
+
+
+def _let_finish(proc: subprocess.Popen, lines: _Lines, grace: float = 2.0) -> None:
+    """All graded: give the child and its keeper a moment to end by themselves.
+
+    The keeper kills what the child left behind once the child has exited; a SIGTERM that
+    reaches it in that very moment could cut its clean-up short, so it is sent (by
+    :func:`_kill`) only if they do not end within ``grace`` seconds.
+    """
+    limit = time.monotonic() + grace
+    while lines.next(limit) not in (None, "timeout"):  # "finished", or stray lines
+        pass
+    try:
+        proc.wait(timeout=max(0.0, limit - time.monotonic()) + 0.5)
+    except subprocess.TimeoutExpired:
+        pass  # _one_child kills it
 
 
 def forbidden_dirs() -> dict[str, str]:
