@@ -177,6 +177,9 @@ RELU_BACKWARD = Exercise(
         Mistake("assumes_2d", "your relu_backward works only for 2-D arrays: use element-"
                 "wise numpy, e.g. dout * (x > 0), which works for any shape",
                 test=_raised_on_ndim, needs_a_pass=True),
+        Mistake("sign_gate", "you multiplied dout by np.sign(x): where x < 0 that gives "
+                "-dout, but ReLU's slope there is 0, not -1; use dout * (x > 0)",
+                output=lambda c: c.args[0] * np.sign(c.args[1])),
         Mistake("used_dout_sign", "you kept dout where dout > 0; the gate is the forward "
                 "input: keep dout where x > 0",
                 output=lambda c: np.where(c.args[0] > 0, c.args[0], 0.0)),

@@ -349,6 +349,10 @@ CROSS_ENTROPY = Exercise(
                 "change the loss of a small probability: -log(p + eps) is far from -log(p) "
                 "when p is below about 100 * eps; leave it out (probs from softmax are "
                 "positive) or make it tiny (1e-12)", test=_big_epsilon),
+        Mistake("divided_by_k", "you divided the summed loss by K, the number of classes: "
+                "the loss is the mean over the N samples, so divide by N = probs.shape[0]",
+                output=lambda c: _if_float_differs(float(-np.sum(np.log(_picked(c)))
+                                                         / c.args[0].shape[1]), c)),
         Mistake("sum_not_mean", "you returned the sum over the samples: the loss is the "
                 "mean (divide by N)", output=lambda c: float(-np.sum(np.log(_picked(c))))),
         Mistake("block_of_probs", "probs[:, labels] picks an N x N block (every sample's "
@@ -376,6 +380,10 @@ CROSS_ENTROPY = Exercise(
                 and np.allclose(o.value, -np.log(_picked(c)))),
     ),
 )
+
+
+def _if_float_differs(wrong: float, case: Case):
+    return None if np.isclose(wrong, cross_entropy(*case.args), rtol=1e-6) else wrong
 
 
 def _any_close(value, candidates) -> bool:

@@ -206,6 +206,11 @@ CONV_BACKWARD = Exercise(
         Mistake("db_per_sample", "db has one row per image: the bias is shared by the whole "
                 "batch, so sum dout over the batch too, db = dout.sum(axis=(0, 1, 2))",
                 output=_db_per_sample),
+        Mistake("dw_averaged", "dw is divided by N: the loss's gradient already carries the "
+                "1 / N (dout comes from a mean), so dw is the plain sum over the batch, like db",
+                output=lambda c: None if c.args[1][0].shape[0] == 1 else (
+                    lambda dx, dw, db: (dx, dw / c.args[1][0].shape[0], db))(
+                    *conv_backward(*c.args))),
         Mistake("dw_last_sample", "dw holds only the last image's gradient: the filters are "
                 "shared by the whole batch, so add up the contributions of all N images "
                 "(create dw once, before the loop over the batch)", output=_dw_last_sample),
