@@ -37,8 +37,11 @@ def convolve(x: np.ndarray, w: np.ndarray, stride: int = 1, padding: int = 0) ->
     -------
     ndarray, shape (H', W')
         ``out[i, j] = sum(padded[i*stride : i*stride+kh, j*stride : j*stride+kw] * w)``
-        with ``H' = (H - kh + 2 * padding) // stride + 1`` and
-        ``W' = (W - kw + 2 * padding) // stride + 1``.
+        with ``H' = (H - kh + 2 * padding) / stride + 1`` and
+        ``W' = (W - kw + 2 * padding) / stride + 1``, whole numbers (otherwise see
+        Raises). The kernel may be non-square (``kh != kw``) and any stride may go with
+        any padding. A new float array for any numeric ``x`` (integers, ``float32``);
+        ``x`` and ``w`` are left unchanged.
 
     Raises
     ------
@@ -77,7 +80,9 @@ def conv2d(x: np.ndarray, w: np.ndarray, stride: int = 1, padding: int = 0) -> n
     -------
     ndarray, shape (H', W', F)
         ``out[i, j, f] = sum(padded[i*stride : i*stride+kh, j*stride : j*stride+kw, :]
-        * w[f])``, ``H' = (H - kh + 2 * padding) // stride + 1``, likewise ``W'``.
+        * w[f])``, ``H' = (H - kh + 2 * padding) / stride + 1``, likewise ``W'`` (whole
+        numbers, otherwise see Raises). As in :func:`convolve`: non-square kernels, any
+        numeric dtype, a new float array, the inputs unchanged.
 
     Raises
     ------

@@ -31,13 +31,17 @@ def output_size(input_size: int, filter_size: int, stride: int = 1, padding: int
     Returns
     -------
     int
-        ``(W - F + 2P) / S + 1``.
+        ``(W - F + 2P) / S + 1``, an ``int`` (never a float), only when the division is
+        whole: no rounding down.
 
     Raises
     ------
     ValueError
-        If an argument is out of range, if the filter is larger than the padded input
-        (``W - F + 2P < 0``), or if ``W - F + 2P`` is not divisible by ``S``.
+        If an argument is out of range (``input_size < 1``, ``filter_size < 1``,
+        ``stride < 1``, negative strides included, or ``padding < 0``), if the filter is
+        larger than the padded input (``W - F + 2P < 0``; a filter larger than ``W`` is fine
+        when the padding makes room), or if ``W - F + 2P`` (the padded size, not
+        ``W - F``) is not divisible by ``S``.
 
     Examples
     --------

@@ -25,7 +25,8 @@ def relu(x: np.ndarray) -> np.ndarray:
     Returns
     -------
     ndarray, same shape as ``x``
-        ``max(0, x)`` for every element; a new array (``x`` itself is left unchanged).
+        ``max(0, x)`` for every element (0 where ``x == 0``), for any shape (1-D to N-D)
+        and any numeric dtype; a new array (``x`` itself is left unchanged, however large).
     """
     raise NotImplementedError("Exercise 4.1: relu")
 
@@ -44,6 +45,8 @@ def relu_backward(dout: np.ndarray, x: np.ndarray) -> np.ndarray:
     -------
     ndarray, same shape as ``x``
         ``dout`` where ``x > 0`` and 0 elsewhere (ReLU's slope is 1 for positive inputs and
-        0 for negative ones).
+        0 for negative ones; at ``x == 0`` it is taken as 0). Any shape; with an integer
+        ``x`` the gradient keeps ``dout``'s fractions. A new array: ``dout`` and ``x`` are
+        left unchanged.
     """
     raise NotImplementedError("Exercise 4.2: relu_backward")

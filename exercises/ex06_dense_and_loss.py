@@ -33,7 +33,8 @@ def dense_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarr
     out : ndarray, shape (N, M)
         ``out[n, m] = sum_d x[n, d] * w[d, m] + b[m]``.
     cache : tuple
-        ``(x, w, b)``, the inputs, kept for the backward pass.
+        ``(x, w, b)``, the inputs in that order, kept for the backward pass. N may be 1; an
+        integer or ``float32`` ``x`` works too.
     """
     raise NotImplementedError("Exercise 6.1: dense_forward")
 
@@ -49,7 +50,9 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     Returns
     -------
     ndarray, shape (N, K)
-        ``exp(logits[n, k]) / sum_j exp(logits[n, j])``, computed without overflow.
+        ``exp(logits[n, k]) / sum_j exp(logits[n, j])``, computed without overflow even
+        when a row's logits differ by thousands; N may be 1, logits may be integers. A new
+        array: ``logits`` is left unchanged.
     """
     raise NotImplementedError("Exercise 6.2: softmax")
 
@@ -67,7 +70,9 @@ def cross_entropy(probs: np.ndarray, labels: np.ndarray) -> float:
     Returns
     -------
     float
-        ``-mean_n log(probs[n, labels[n]])``.
+        ``-mean_n log(probs[n, labels[n]])``, exactly (no epsilon that changes it, even for
+        a probability of 1e-6). K is ``probs.shape[1]``: a batch need not contain every
+        class. N may be 1.
     """
     raise NotImplementedError("Exercise 6.3: cross_entropy")
 
@@ -86,5 +91,7 @@ def softmax_cross_entropy_grad(logits: np.ndarray, labels: np.ndarray) -> np.nda
     -------
     ndarray, shape (N, K)
         ``(softmax(logits) - one_hot(labels)) / N``: the loss is a mean over N samples.
+        K is ``logits.shape[1]`` (a batch need not contain every class); stable for logits
+        in the thousands; ``logits`` is left unchanged.
     """
     raise NotImplementedError("Exercise 6.4: softmax_cross_entropy_grad")

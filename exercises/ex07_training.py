@@ -37,7 +37,9 @@ def conv_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarra
     Returns
     -------
     dx : ndarray, shape (N, H, W, C)
-        Gradient with respect to the batch (the padding cropped off again).
+        Gradient with respect to the batch (the padding cropped off again, also when
+        ``padding`` is 0), a float array even for an integer ``x``. N may be 1; kernels
+        may be non-square.
     dw : ndarray, shape (F, kh, kw, C)
         Gradient with respect to the filters, summed over the batch.
     db : ndarray, shape (F,)

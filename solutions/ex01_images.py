@@ -25,7 +25,9 @@ def to_grayscale(image: np.ndarray) -> np.ndarray:
     Returns
     -------
     ndarray, shape (H, W), dtype float
-        The grayscale intensities, still from 0 to 255.
+        The grayscale intensities, still from 0 to 255: a new float array whatever the
+        image's dtype (``uint8``, ``int64``, ``float32``...), also for an image one pixel
+        high or wide. ``image`` itself is left unchanged.
 
     Examples
     --------

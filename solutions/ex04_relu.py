@@ -19,7 +19,8 @@ def relu(x: np.ndarray) -> np.ndarray:
     Returns
     -------
     ndarray, same shape as ``x``
-        ``max(0, x)`` for every element; a new array (``x`` itself is left unchanged).
+        ``max(0, x)`` for every element (0 where ``x == 0``), for any shape (1-D to N-D)
+        and any numeric dtype; a new array (``x`` itself is left unchanged, however large).
     """
     return np.where(x > 0, x, 0)
 
@@ -38,7 +39,9 @@ def relu_backward(dout: np.ndarray, x: np.ndarray) -> np.ndarray:
     -------
     ndarray, same shape as ``x``
         ``dout`` where ``x > 0`` and 0 elsewhere (ReLU's slope is 1 for positive inputs and
-        0 for negative ones).
+        0 for negative ones; at ``x == 0`` it is taken as 0). Any shape; with an integer
+        ``x`` the gradient keeps ``dout``'s fractions. A new array: ``dout`` and ``x`` are
+        left unchanged.
     """
     slope = (x > 0).astype(np.float64)
     return dout * slope

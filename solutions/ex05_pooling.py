@@ -24,9 +24,11 @@ def max_pool(x: np.ndarray, size: int = 2, stride: int = 2) -> np.ndarray:
     Returns
     -------
     ndarray, shape (H', W') or (H', W', C)
-        ``H' = (H - size) // stride + 1`` and ``W' = (W - size) // stride + 1``;
+        ``H' = (H - size) // stride + 1`` and ``W' = (W - size) // stride + 1`` (floor:
+        unlike a convolution, windows that do not fit at the edge are dropped);
         ``out[i, j, c]`` is the largest value of
-        ``x[i*stride : i*stride+size, j*stride : j*stride+size, c]``.
+        ``x[i*stride : i*stride+size, j*stride : j*stride+size, c]``, negative values
+        included. Windows overlap when ``stride < size``. A new array; ``x`` unchanged.
     """
     out_h = (x.shape[0] - size) // stride + 1
     out_w = (x.shape[1] - size) // stride + 1
@@ -58,7 +60,9 @@ def max_pool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
     Returns
     -------
     ndarray, same shape as ``x``
-        Zero everywhere except at the maxima of the windows.
+        Zero everywhere except at the maxima of the windows (also when a window's maximum
+        is negative), a float array even for an integer ``x``; ``dout`` and ``x`` are left
+        unchanged.
     """
     x, size, stride = cache
     dx = np.zeros(x.shape)

@@ -31,6 +31,7 @@ from minicnn.grade.core import grade_functions
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 MISTAKE_FILES = sorted((FIXTURES / "mistakes").glob("*/*.py"))
+STYLE_DIRS = sorted(p for p in (FIXTURES / "styles").iterdir() if p.is_dir())
 FUNCTIONS = [ex.function for ex in EXERCISES]
 TOTAL = f"{TOTAL_POINTS:g}"
 # Named by the generic judge, not by a chapter's catalogue: their feedback is a fact, not a guess.
@@ -74,8 +75,14 @@ def assemble(name: str, dest: Path) -> Path:
     return folder
 
 
+def mistake_of(path: Path) -> tuple[str, str]:
+    """(function, mistake) a fixture stands for: ``<function>__<mistake>[__<variant>].py``."""
+    function, mistake = path.stem.split("__")[:2]
+    return function, mistake
+
+
 def grade_mistake(path: Path, dest: Path):
-    function, _ = path.stem.split("__")
+    function, _ = mistake_of(path)
     folder = dest / path.parent.name / path.stem
     folder.mkdir(parents=True)
     shutil.copy(path, folder / f"{path.parent.name}.py")
@@ -90,7 +97,10 @@ def runs(tmp_path_factory):
     before = tree_hash(*watched)
     robust, cheats = assemble("robust", tmp), assemble("cheats", tmp)
     submissions_before = {p.name: tree_hash(p) for p in (robust, cheats)}
-    out = {"solutions": grade_submission(REPO / "solutions"),
+    start = time.monotonic()
+    solutions = grade_submission(REPO / "solutions")
+    out = {"solutions_seconds": time.monotonic() - start}
+    out |= {"solutions": solutions,
            "exercises": grade_submission(REPO / "exercises"), "cheats": grade_submission(cheats)}
     start = time.monotonic()
     out["robust"] = grade_submission(robust)
@@ -98,6 +108,9 @@ def runs(tmp_path_factory):
     with ThreadPoolExecutor(max_workers=2) as pool:
         out["mistakes"] = dict(zip(MISTAKE_FILES, pool.map(
             lambda p: grade_mistake(p, tmp / "mistakes"), MISTAKE_FILES), strict=True))
+        out["styles"] = dict(zip(STYLE_DIRS, pool.map(
+            lambda d: grade_submission(d, only=sorted(p.stem for p in d.glob("*.py"))),
+            STYLE_DIRS), strict=True))
     out["hash_before"], out["hash_after"] = before, tree_hash(*watched)
     out["submissions_before"] = submissions_before
     out["submissions_after"] = {p.name: tree_hash(p) for p in (robust, cheats)}
@@ -125,6 +138,18 @@ def test_solutions_score_full_marks(runs, module):
         assert r.passed and r.status == "passed", f"{r.function}: {r.feedback}"
 
 
+@pytest.mark.ch01  # cross-cutting: the wide checks of every chapter
+def test_grading_the_solutions_stays_quick(runs):
+    """Hundreds of generated cases, still under 2 s for a whole submission (a second try
+    when the machine was busy the first time)."""
+    seconds = runs["solutions_seconds"]
+    if seconds >= 2:
+        start = time.monotonic()
+        grade_submission(REPO / "solutions")
+        seconds = min(seconds, time.monotonic() - start)
+    assert seconds < 2, f"grading the solutions took {seconds:.1f} s"
+
+
 @pytest.mark.parametrize("module", by_chapter(MODULES, str))
 def test_starters_score_zero_without_grader_errors(runs, module):
     results = [r for r in runs["exercises"].results if r.exercise == module]
@@ -148,7 +173,7 @@ def test_grading_changes_nothing(runs):
                                             ids=lambda p: p.stem))
 def test_mistake_is_named(runs, path):
     result = runs["mistakes"][path]
-    _, mistake = path.stem.split("__")
+    _, mistake = mistake_of(path)
     assert not result.passed
     assert mistake in result.mistakes, result.feedback
     assert "likely mistake" in result.feedback or mistake in JUDGE_MISTAKES or \
@@ -157,12 +182,46 @@ def test_mistake_is_named(runs, path):
 
 @pytest.mark.parametrize("module", by_chapter(MODULES, str))
 def test_every_catalogued_mistake_has_a_fixture(module):
-    have = {tuple(p.stem.split("__")) for p in MISTAKE_FILES if p.parent.name == module}
+    have = {mistake_of(p) for p in MISTAKE_FILES if p.parent.name == module}
     wanted = {(ex.function, m.key) for ex in EXERCISES if ex.module == module
               for m in ex.mistakes}
     assert wanted <= have, sorted(wanted - have)
     functions = {ex.function for ex in EXERCISES if ex.module == module}
     assert {f for f, _ in have} <= functions, "a fixture names a function nobody grades"
+
+
+@pytest.mark.parametrize("folder", by_chapter(STYLE_DIRS, lambda d: "ex01",
+                                              ids=lambda d: d.name))
+def test_correct_code_in_any_style_scores_full_marks(runs, folder):
+    """einsum, stride tricks, im2col, log-sum-exp, zero-and-copy padding, per-window argmax,
+    plain loops over lists: the checks judge the answers, not the way to them."""
+    sub = runs["styles"][folder]
+    for r in sub.results:
+        assert r.passed and r.points == r.max_points, f"{folder.name} {r.function}: " \
+            f"{r.feedback}"
+
+
+@pytest.mark.ch01  # cross-cutting: every fixture
+def test_catch_rate_and_named_rate_are_complete(runs, capsys):
+    """Every fixture graded: each mistake caught (not full marks) and named, each correct
+    style at full marks, each cheat at 0, the broken and dishonest folders graded."""
+    mistakes = runs["mistakes"]
+    caught = [p for p, r in mistakes.items() if not r.passed and r.points < r.max_points]
+    named = [p for p, r in mistakes.items() if mistake_of(p)[1] in r.mistakes]
+    styles = [r for sub in runs["styles"].values() for r in sub.results]
+    full = [r for r in styles if r.passed]
+    cheats = [r for r in runs["cheats"].results if r.function in {
+        "convolve", "conv2d", "output_size", "relu", "relu_backward", "softmax",
+        "softmax_cross_entropy_grad"}]
+    stopped = [r for r in cheats if r.points == 0]
+    robust = [r for r in runs["robust"].results if r.status != "passed"]
+    with capsys.disabled():
+        print(f"\nmistakes: {len(caught)}/{len(mistakes)} caught, {len(named)}/{len(mistakes)} "
+              f"named; styles: {len(full)}/{len(styles)} full marks; cheats: "
+              f"{len(stopped)}/{len(cheats)} at 0; robust: {len(robust)} broken functions "
+              "graded without a grader error")
+    assert len(caught) == len(named) == len(mistakes)
+    assert len(full) == len(styles) and len(stopped) == len(cheats)
 
 
 PHRASES = {"flipped": "ex02", "stride": "ex02", "one row and one column too small": "ex02",
@@ -258,6 +317,50 @@ def test_endless_loops_everywhere_stay_within_the_budget():
     assert all(r.status == "timeout" for r in sub.results)
     assert sub.score == 0
     assert elapsed < 60, f"grading took {elapsed:.0f} s"
+
+
+@pytest.mark.ch04
+def test_a_time_out_names_the_case_and_keeps_the_credit_before_it(tmp_path):
+    """relu hangs on 4-D inputs only: the two cases before the first one keep their credit."""
+    (tmp_path / "ex04_relu.py").write_text(
+        "import numpy as np\n\ndef relu(x):\n    while x.ndim == 4:\n        pass\n"
+        "    return np.maximum(x, 0)\n")
+    result = grade_submission(tmp_path, only="ex04_relu.relu").results[0]
+    ex = next(e for e in EXERCISES if e.function == "relu")
+    hung = next(k for k, c in enumerate(ex.cases) if c.args[0].ndim == 4)
+    assert result.status == "timeout", result.feedback
+    assert ex.cases[hung].label in result.feedback and "did not return" in result.feedback
+    assert f"{hung} of the {hung} checks before it passed" in result.feedback
+    assert result.points == pytest.approx(round(ex.points * hung / len(ex.cases), 2))
+
+
+@pytest.mark.ch02
+def test_unnamed_wrong_values_say_where_and_what_the_input_has(tmp_path):
+    """A mistake the catalogue does not know: the input in words, the first wrong value,
+    and what the failing inputs share (here: a stride of 3)."""
+    (tmp_path / "ex02_convolution.py").write_text(
+        (REPO / "solutions" / "ex02_convolution.py").read_text().replace(
+            "out[i, j] = np.sum(window * w)",
+            "out[i, j] = np.sum(window * w) + (stride == 3)"))
+    result = grade_submission(tmp_path, only="ex02_convolution.convolve").results[0]
+    assert not result.passed and not result.mistakes, result.feedback
+    assert "stride=3" in result.feedback and "values are wrong; the first is at index" in \
+        result.feedback
+    hint = result.feedback.split("Hint: ")[1]
+    assert hint.startswith("every failing check has") and (
+        "stride=3" in hint or "stride of 3" in hint), result.feedback
+
+
+@pytest.mark.ch06
+def test_an_error_raised_names_the_input_first(tmp_path):
+    """Never a bare numpy error: which input, then the error type and message."""
+    (tmp_path / "ex06_dense_and_loss.py").write_text(
+        "import numpy as np\n\ndef dense_forward(x, w, b):\n"
+        "    return np.dot(w, x) + b, (x, w, b)\n")
+    result = grade_submission(tmp_path, only="ex06_dense_and_loss.dense_forward").results[0]
+    assert "With x (4, 5), w (5, 3), b (3,): your function raised an error on this input: " \
+        "ValueError: shapes (5,3) and (4,5) not aligned" in result.feedback, result.feedback
+    assert "ex06_dense_and_loss.py, line 4" in result.feedback
 
 
 @pytest.mark.ch04

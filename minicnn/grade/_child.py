@@ -7,8 +7,10 @@ learner's module it confines itself with the kernel (:mod:`_confine`) when the c
 asks for it, and checks that the confinement holds.
 
 Protocol: one JSON line on stdin (the configuration), then one JSON line per event on the
-original stdout (the learner's own prints go to /dev/null). The child only *runs* code: the
-expected answers stay in the parent, which judges the outputs.
+original stdout (the learner's own prints go to /dev/null): ``start``, one ``case`` per case
+(so that the parent keeps the results before a time-out), then ``done`` for each function.
+The child only *runs* code: the expected answers stay in the parent, which judges the
+outputs.
 
 The parent also imports :func:`run_case` from here to grade trusted code in-process.
 """
@@ -227,9 +229,11 @@ def main() -> None:
             send({"event": "done", "function": name, "missing": True, "results": []})
             continue
         watcher.used = set()
-        results = [run_case(func, case, watcher, folder) for case in cases[name]]
-        send({"event": "done", "function": name, "results": results,
-              "used": sorted(watcher.used)})
+        for case in cases[name]:  # one event per case: a time-out keeps the ones before
+            send({"event": "case", "function": name,
+                  "result": run_case(func, case, watcher, folder),
+                  "used": sorted(watcher.used)})
+        send({"event": "done", "function": name, "used": sorted(watcher.used)})
     send({"event": "finished"})
     channel.flush()
     os._exit(0)  # skip the learner's atexit handlers

@@ -52,12 +52,13 @@ def judge_case(ex: Exercise, case: Case, out: Outcome) -> Verdict:
     if out.status == "raised":
         if case.raises and out.error.get("value_error"):
             return _names_argument(case, out)
-        return _explain(ex, case, out, f"raised {clean(out.error_text)}")
+        return _explain(ex, case, out, "your function raised an error on this input: "
+                        f"{clean(out.error_text)}")
     if case.raises:
         return _explain(ex, case, out, "expected a ValueError, but it returned "
                                        f"{_short(out.value)}")
     expected = ex.expected(case)
-    ok, why = ex.compare(expected, out.value)
+    ok, why = ex.compare(expected, out.value, case=case)
     if ok and not changed:
         return Verdict(True)
     if ok:
@@ -67,7 +68,7 @@ def judge_case(ex: Exercise, case: Case, out: Outcome) -> Verdict:
         return Verdict(False, "returned None: did you forget the `return` statement?",
                        "returned_none")
     verdict = _explain(ex, case, out, why, changed)
-    verdict.credit = ex.credit(expected, out.value)
+    verdict.credit = ex.credit(expected, out.value, case)
     return verdict
 
 
@@ -92,7 +93,8 @@ def _explain(ex: Exercise, case: Case, out: Outcome, why: str, changed=None) -> 
         except Exception:  # a detector must never crash the grader
             hit = False
         if hit:
-            return Verdict(False, f"likely mistake: {mistake.message}", mistake.key)
+            return Verdict(False, f"likely mistake: {mistake.message}", mistake.key,
+                           plain=why)
     if changed:
         index, message = changed
         return Verdict(False, f"{why}; also, {message}", f"changed_{ex.arg_names[index]}")
@@ -135,21 +137,29 @@ def grade_function(ex: Exercise, report: dict | None, failure: str = "",
     used = _forbidden(ex, report.get("used", []))
     if used:
         return forbidden_result(ex, f"it got its answer from {used}")
-    outcomes = [outcome_from(d) for d in report["results"]]
+    outcomes = [outcome_from(d) for d in report.get("results", [])][:len(ex.cases)]
     if any(o.error.get("not_implemented") for o in outcomes if o.status == "raised"):
         return result(0.0, False, f"not implemented yet: replace the line "
                       f"`raise NotImplementedError(\"{ex.marker}\")` in {ex.module}.py with "
                       f"your code. Task: {ex.task}.", "not implemented")
-    verdicts = [judge_case(ex, c, o) for c, o in zip(ex.cases, outcomes, strict=True)]
+    verdicts = [judge_case(ex, c, o) for c, o in zip(ex.cases, outcomes, strict=False)]
     n_ok = sum(v.ok for v in verdicts)
     earned = sum(v.share for v in verdicts)
+    points = ex.points * earned / len(ex.cases)
+    _prefer_broader(ex, verdicts)
+    graded = list(zip(ex.cases, verdicts, strict=False))
+    if len(outcomes) < len(ex.cases):  # the child stopped (a time-out) before the end
+        return _stopped(ex, graded, report, points, result)
     if n_ok == len(verdicts):
         return result(ex.points, True, f"passed all {n_ok} checks", "passed")
-    failed = [(c, v) for c, v in zip(ex.cases, verdicts, strict=True) if not v.ok]
+    failed = [(c, v) for c, v in graded if not v.ok]
     named = [(c, v) for c, v in failed if v.mistake]
     shown = (named or failed)[0]
     lines = [f"{n_ok} of {len(verdicts)} checks passed. With {shown[0].label}: "
              f"{shown[1].message}"]
+    hint = _hint(graded, shown[0], named=bool(shown[1].mistake))
+    if hint:
+        lines.append(hint)
     others = sorted({v.mistake for _, v in named} - {shown[1].mistake})
     if others:
         lines.append(f"(also seen: {', '.join(k.replace('_', ' ') for k in others)})")
@@ -159,8 +169,60 @@ def grade_function(ex: Exercise, report: dict | None, failure: str = "",
     if memory:
         lines.append("(it ran out of memory: the grader allows 2 GiB)")
     mistakes = sorted({v.mistake for _, v in named})
-    return result(ex.points * earned / len(verdicts), False, " ".join(lines), "failed",
-                  mistakes)
+    return result(points, False, " ".join(lines), "failed", mistakes)
+
+
+def _prefer_broader(ex: Exercise, verdicts: list[Verdict]) -> None:
+    """Rename a finer mistake to the broader one it ``yields_to`` when that one is seen too."""
+    seen = {v.mistake for v in verdicts}
+    by_key = {m.key: m for m in ex.mistakes}
+    if not any(v.ok for v in verdicts):
+        for v in verdicts:
+            if v.mistake in by_key and by_key[v.mistake].needs_a_pass:
+                v.mistake, v.message = "", v.plain
+    for v in verdicts:
+        finer = by_key.get(v.mistake)
+        if finer is not None and finer.yields_to and finer.yields_to in seen:
+            v.mistake = finer.yields_to
+            v.message = f"likely mistake: {by_key[finer.yields_to].message}"
+
+
+def _hint(graded: list, shown: Case, named: bool = False) -> str:
+    """What the failing input has that no passing one had, in a learner's words (beside a
+    named mistake, only a trait that every failing input shares)."""
+    # like with like: a case that must raise passes for other reasons than one that returns
+    alike = [(c, v) for c, v in graded if c.raises == shown.raises]
+    passing = {t for c, v in alike if v.ok for t in c.traits}
+    if not any(v.ok for _, v in alike):
+        return ""
+    failing = [c for c, v in alike if not v.ok]
+    common = [t for t in shown.traits if t not in passing
+              and all(t in c.traits for c in failing)]
+    if common:
+        return (f"Hint: every failing check has {' and '.join(common[:2])}, and none of the "
+                "passing ones does.")
+    own = [t for t in shown.traits if t not in passing]
+    if own and not named:
+        return f"Hint: this input has {own[0]}, which none of the passing ones has."
+    return ""
+
+
+def _stopped(ex: Exercise, graded: list, report: dict, points: float, result) -> Result:
+    """A function that hung on one case: name that case, keep the credit of those before."""
+    hung = ex.cases[len(graded)]
+    n_ok = sum(v.ok for _, v in graded)
+    seconds = report.get("timeout", 0)
+    lines = [f"stopped after {seconds:.0f} s on the check with {hung.label}: "
+             f"{ex.function} did not return (an endless loop?); the checks take well under "
+             f"a second. {n_ok} of the {len(graded)} checks before it passed; the "
+             f"{len(ex.cases) - len(graded)} from it on score 0."]
+    named = [(c, v) for c, v in graded if not v.ok and v.mistake]
+    if named:
+        lines.append(f"Before it, with {named[0][0].label}: {named[0][1].message}")
+    if hung.traits:
+        lines.append(f"(that input has {hung.traits[0]})")
+    return result(points, False, " ".join(lines), "timeout",
+                  sorted({v.mistake for _, v in named}))
 
 
 def forbidden_result(ex: Exercise, reason: str) -> Result:

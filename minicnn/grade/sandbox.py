@@ -2,7 +2,8 @@
 time and memory limits, and restarts after a crash or a time-out.
 
 Limits (also in the report a learner sees): each module gets ``IMPORT_SECONDS`` to import,
-each function ``FUNCTION_SECONDS`` for all its checks, the child ``MEMORY_BYTES`` of address
+each function ``FUNCTION_SECONDS`` for all its checks (a time-out keeps the results of the
+checks before the one that hung, and names it), the child ``MEMORY_BYTES`` of address
 space, and a whole submission ``SUBMISSION_SECONDS``. A child that overruns is killed (its
 whole process group); a new child then grades the module's remaining functions.
 """
@@ -30,6 +31,7 @@ FUNCTION_SECONDS = 4.0
 SUBMISSION_SECONDS = 55.0
 MEMORY_BYTES = 2 * 2**30
 MAX_EVENT_BYTES = 256 * 2**20  # one report line from the child, at most
+MAX_CASES = 1000  # case events accepted per function (more than any exercise has)
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -251,27 +253,55 @@ def _follow(proc, lines: _Lines, module: str, remaining: list[str], deadline: fl
     while todo:
         name = todo[0]
         event = lines.next(min(deadline, time.monotonic() + FUNCTION_SECONDS))
+        started = time.monotonic()
+        limit = min(deadline, started + FUNCTION_SECONDS)
         if isinstance(event, dict) and event.get("event") == "start":
-            limit = min(deadline, time.monotonic() + FUNCTION_SECONDS)
+            event = lines.next(limit)
+        results, used = [], []
+        while isinstance(event, dict) and event.get("event") == "case" and len(results) < \
+                MAX_CASES:
+            results.append(event.get("result") or {})
+            used = event.get("used") or used
             event = lines.next(limit)
         if isinstance(event, dict) and event.get("event") == "done":
-            run.reports[name] = event
+            run.reports[name] = {**event, "results": results}
             todo.pop(0)
+            if not todo:
+                _let_finish(proc, lines)
             continue
-        if event == "timeout" and time.monotonic() >= deadline:
+        if event == "timeout" and time.monotonic() >= deadline and not results:
             _kill(proc)
             _out_of_time(run, todo)
             return []
         if event == "timeout":
             _kill(proc)
-            run.failures[name] = ("timeout", f"stopped after {FUNCTION_SECONDS:.0f} s: "
-                                  f"{name} did not return (an endless loop?); its checks "
-                                  "use small arrays and take well under a second")
+            # the cases before the one that hung keep their results (and their credit)
+            run.reports[name] = {"function": name, "results": results, "used": used,
+                                 "timeout": time.monotonic() - started}
+            if time.monotonic() >= deadline:
+                _out_of_time(run, todo[1:])
+                return []
         else:
             run.failures[name] = ("error", f"{name} stopped the grading process: "
                                   f"{_exit_text(_kill(proc, grace=2.0))}")
         return todo[1:]
     return []
+
+
+def _let_finish(proc: subprocess.Popen, lines: _Lines, grace: float = 2.0) -> None:
+    """All graded: give the child and its keeper a moment to end by themselves.
+
+    The keeper kills what the child left behind once the child has exited; a SIGTERM that
+    reaches it in that very moment could cut its clean-up short, so it is sent (by
+    :func:`_kill`) only if they do not end within ``grace`` seconds.
+    """
+    limit = time.monotonic() + grace
+    while lines.next(limit) not in (None, "timeout"):  # "finished", or stray lines
+        pass
+    try:
+        proc.wait(timeout=max(0.0, limit - time.monotonic()) + 0.5)
+    except subprocess.TimeoutExpired:
+        pass  # _one_child kills it
 
 
 def forbidden_dirs() -> dict[str, str]:

@@ -11,7 +11,9 @@ fills these in, and says how its answers are compared (``kind``, ``parts``, ``rt
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +30,9 @@ class Case:
     raises: bool = False  # the right answer is a ValueError
     tag: str = ""  # what kind of case it is, for mistakes that only apply to some
     names: str = ""  # with ``raises``: the argument the ValueError's message must name
+    traits: tuple[str, ...] = ()  # what is special about the input, in a learner's words
+    rtol: float | None = None  # this case's tolerance, when not the exercise's (float32)
+    atol: float | None = None
 
     def call(self, func: Callable) -> Any:
         return func(*self.args, **self.kwargs)
@@ -58,6 +63,7 @@ class Verdict:
     message: str = ""
     mistake: str = ""  # key of the named mistake, if any
     credit: float | None = None  # share of the case's points; None: 1 if ok else 0
+    plain: str = ""  # with a named mistake: what is wrong, without the guess
 
     @property
     def share(self) -> float:
@@ -72,6 +78,12 @@ class Mistake:
     message: str
     output: Callable[[Case], Any] | None = None
     test: Callable[[Case, Outcome], bool] | None = None
+    # a finer name for a broader mistake: when that one (its key) is seen on another case,
+    # the broader one explains this case too (no tiling check at all, not a partial one)
+    yields_to: str = ""
+    # recognised from an error alone ("fails on 2-D input"): named only if some case passed,
+    # since a function that raises on every input says nothing about which inputs
+    needs_a_pass: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,17 +133,45 @@ class Exercise:
     def expected(self, case: Case) -> Any:
         return case.call(self.reference)
 
-    def compare(self, expected: Any, value: Any, equal_nan: bool = False) -> tuple[bool, str]:
-        return compare(self.kind, expected, value, self.rtol, self.atol, equal_nan, self.parts)
+    def compare(self, expected: Any, value: Any, equal_nan: bool = False,
+                case: Case | None = None) -> tuple[bool, str]:
+        rtol, atol = self.tolerance(case)
+        return compare(self.kind, expected, value, rtol, atol, equal_nan, self.parts)
 
-    def credit(self, expected: Any, value: Any) -> float:
+    def tolerance(self, case: Case | None = None) -> tuple[float, float]:
+        """(rtol, atol) for ``case``: its own when it has them, else the exercise's."""
+        if case is None:
+            return self.rtol, self.atol
+        return (self.rtol if case.rtol is None else case.rtol,
+                self.atol if case.atol is None else case.atol)
+
+    def credit(self, expected: Any, value: Any, case: Case | None = None) -> float:
         """The share of a case's points a wrong ``value`` still earns (its right parts)."""
+        rtol, atol = self.tolerance(case)
         if not self.part_credit or not isinstance(value, (tuple, list)) or len(value) != len(
                 self.parts):
             return 0.0
         return float(sum(share for share, want, got in zip(self.part_credit, expected, value,
                                                            strict=True)
-                         if _compare_any(want, got, self.rtol, self.atol, False)[0]))
+                         if _compare_any(want, got, rtol, atol, False)[0]))
+
+
+# ---------------------------------------------------------------------------- generating
+def seeded(key: str) -> np.random.Generator:
+    """The generator of one exercise's wide checks: the same seed on every run and machine,
+    so a learner reads the same feedback each time."""
+    return np.random.default_rng(zlib.crc32(key.encode()))
+
+
+def with_traits(cases: Iterable[Case], traits: Callable[[Case], Iterable[str]]) -> tuple:
+    """The cases, each with the traits ``traits(case)`` says it has (added to its own)."""
+    return tuple(dataclasses.replace(c, traits=tuple(dict.fromkeys((*c.traits, *traits(c)))))
+                 for c in cases)
+
+
+def size_text(a: Any) -> str:
+    """'a 3x4' style shape words for labels: (3, 4) -> '3x4'."""
+    return "x".join(str(n) for n in np.shape(a))
 
 
 # ---------------------------------------------------------------------------- comparing
@@ -200,10 +240,11 @@ def _compare_array(expected: np.ndarray, value: Any, rtol: float, atol: float,
         return True, ""
     if not np.all(np.isfinite(got)) and np.all(np.isfinite(expected)):
         return False, "your output contains nan or inf where the right answer is finite"
-    diff = np.abs(got - expected)
-    index = np.unravel_index(int(np.argmax(diff)), diff.shape)
-    return False, (f"wrong values: at index {tuple(int(i) for i in index)} expected "
-                   f"{expected[index]:.6g}, got {got[index]:.6g}")
+    wrong = ~np.isclose(got, expected, rtol=rtol, atol=atol, equal_nan=equal_nan)
+    index = tuple(int(i) for i in np.argwhere(wrong)[0])
+    where = f"at index {index}" if index else "the value"
+    return False, (f"{int(wrong.sum())} of {wrong.size} values are wrong; the first is {where}: "
+                   f"expected {expected[index]:.6g}, got {got[index]:.6g}")
 
 
 def _compare_any(expected: Any, value: Any, rtol: float, atol: float,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minicnn.grade.spec import Case, Exercise, Mistake, Outcome
+from minicnn.grade.spec import Case, Exercise, Mistake, Outcome, seeded, size_text, with_traits
 
 MODULE = "ex01_images"
 LUMA = (0.299, 0.587, 0.114)
@@ -42,7 +42,42 @@ def _grayscale_cases() -> tuple[Case, ...]:
              (np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255]]], dtype=np.uint8),),
              tag="uint8"),
         Case("a 2x3x3 int64 image", (r.integers(0, 256, (2, 3, 3)),)),
+        *_wide_images(),
     )
+
+
+def _wide_images() -> list[Case]:
+    """Seeded images: 1x1 to 12x12, uint8 (extremes 0 and 255 among them), int64, float32
+    and float64, and a large one."""
+    r = seeded(f"{MODULE}.to_grayscale")
+    cases = []
+    for k in range(12):
+        shape = (int(r.integers(1, 13)), int(r.integers(1, 13)), 3)
+        kind = ("uint8", "float64", "int64", "float32")[k % 4]
+        x = r.integers(0, 256, shape) if kind != "float64" else r.uniform(0, 255, shape)
+        x.reshape(-1, 3)[::4] = 255
+        x.reshape(-1, 3)[1::5] = 0
+        x = x.astype(kind)
+        cases.append(Case(f"a {size_text(x)} {kind} image", (x,),
+                          tag="uint8" if kind == "uint8" else "",
+                          atol=1e-3 if kind == "float32" else None))
+    big = r.integers(0, 256, (40, 50, 3)).astype(np.uint8)
+    cases.append(Case("a large 40x50x3 uint8 image", (big,), tag="uint8"))
+    return cases
+
+
+def _image_traits(case: Case) -> list[str]:
+    x = case.args[0]
+    traits = []
+    if x.dtype == np.uint8:
+        traits.append("a uint8 image")
+    if x.dtype.kind in "iu" and x.dtype != np.uint8:
+        traits.append(f"an integer ({x.dtype}) image")
+    if x.size >= 1000:
+        traits.append(f"a large image ({x.size} values)")
+    if x.shape[0] == 1 or x.shape[1] == 1:
+        traits.append("an image one pixel high or wide")
+    return traits
 
 
 def _mean_wrapped(image):
@@ -62,8 +97,11 @@ def _kept_channel_axis(case: Case, out: Outcome) -> bool:
 GRAYSCALE = Exercise(
     "1.1", MODULE, "to_grayscale", 1.0,
     "weight the channels 0.299 R + 0.587 G + 0.114 B and return an (H, W) float array",
-    ("image",), _grayscale_cases(), to_grayscale, atol=1e-6,
+    ("image",), with_traits(_grayscale_cases(), _image_traits), to_grayscale, atol=1e-6,
     mistakes=(
+        Mistake("rounded_weights", "your weights are rounded (0.3, 0.59, 0.11): use the "
+                "exact luminance weights 0.299 R + 0.587 G + 0.114 B",
+                output=lambda c: to_grayscale(*c.args, weights=(0.3, 0.59, 0.11))),
         Mistake("uint8_overflow", "the sum of uint8 values wrapped around at 256 (uint8 "
                 "arithmetic overflows): convert with image.astype(np.float64) before adding, "
                 "and use the luminance weights",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minicnn.grade.spec import Case, Exercise, Mistake, Outcome
+from minicnn.grade.spec import Case, Exercise, Mistake, Outcome, seeded, size_text, with_traits
 
 MODULE = "ex05_pooling"
 
@@ -29,11 +29,15 @@ def pool_shape(shape: tuple[int, ...], size: int, stride: int, ceil: bool = Fals
 
 
 def max_pool(x: np.ndarray, size: int = 2, stride: int = 2, *, reduce=np.max,
-             ceil: bool = False) -> np.ndarray:
-    """Pool x (H, W) or (H, W, C) channel by channel; ``reduce=np.mean`` is average pooling."""
+             ceil: bool = False, window: int | None = None) -> np.ndarray:
+    """Pool x (H, W) or (H, W, C) channel by channel; ``reduce=np.mean`` is average pooling;
+    ``window`` reads windows of that size (a mistake) at the positions ``size`` gives."""
     x = np.asarray(x, dtype=np.float64)
     out = np.zeros(pool_shape(x.shape, size, stride, ceil))
     for i, j, rows, cols in _windows(x.shape, size, stride, ceil):
+        if window is not None:
+            rows, cols = (slice(i * stride, i * stride + window),
+                          slice(j * stride, j * stride + window))
         out[i, j] = reduce(x[rows, cols], axis=(0, 1))
     return out
 
@@ -56,8 +60,10 @@ def max_pool_backward(dout: np.ndarray, cache: tuple, *, rule: str = "first",
             window = x3[rows, cols, c]
             share = np.zeros(window.shape)
             flat = window.ravel()
-            if rule == "first":
+            if rule == "first" or (rule == "zero_start" and flat.max() > 0):
                 share.flat[np.argmax(flat)] = 1.0
+            elif rule == "zero_start":  # best = 0 to start with: no value beats it
+                share.flat[0] = 1.0
             elif rule == "last":
                 share.flat[flat.size - 1 - np.argmax(flat[::-1])] = 1.0
             elif rule == "ties":
@@ -74,6 +80,74 @@ def max_pool_backward(dout: np.ndarray, cache: tuple, *, rule: str = "first",
     return dx[:, :, 0] if squeeze else dx
 
 
+# ---------------------------------------------------------------------------- wide checks
+POOL_KINDS = ("distinct", "negative", "int64", "float32", "ties", "distinct", "negative")
+
+
+def _pool_input(r: np.random.Generator, shape: tuple, kind: str) -> np.ndarray:
+    if kind == "int64":
+        return r.integers(-20, 21, shape)
+    if kind == "ties":
+        return r.integers(0, 3, shape).astype(float)
+    x = _distinct(r, shape) * 1.5
+    if kind == "negative":
+        x = x - x.max() - 0.5
+    return x.astype(np.float32) if kind == "float32" else x
+
+
+def _wide_pool(key: str, count: int) -> list[tuple]:
+    """(x, size, stride) settings: 2-D and 3-D, overlapping windows, gaps, ragged edges."""
+    r = seeded(key)
+    found = []
+    for n in range(count):
+        size, stride = int(r.integers(1, 5)), int(r.integers(1, 5))
+        h, w = int(r.integers(size, 13)), int(r.integers(size, 13))
+        shape = (h, w) if n % 4 == 1 else (h, w, int(r.integers(1, 4)))
+        found.append((_pool_input(r, shape, POOL_KINDS[n % len(POOL_KINDS)]), size, stride))
+    found.append((_distinct(r, (40, 40, 2)), 2, 2))
+    found.append((_pool_input(r, (6, 6, 2), "negative"), 3, 3))
+    return found
+
+
+def _pool_label(x: np.ndarray, size: int, stride: int) -> str:
+    kind = "" if x.dtype == np.float64 else f" {x.dtype}"
+    return f"a {size_text(x)}{kind} input x, size={size}, stride={stride}"
+
+
+def pool_traits(case: Case) -> list[str]:
+    x, size, stride = (case.args[1] if len(case.args) == 2 else
+                       (case.args[0], *_pool_args(case)))
+    x = np.asarray(x)
+    traits = []
+    windows = [x[rows, cols] for _, _, rows, cols in _windows(x.shape, size, stride)]
+    if any(np.any(np.max(win, axis=(0, 1)) < 0) for win in windows):
+        traits.append("a window whose maximum is negative")
+    if x.ndim == 2:
+        traits.append("a 2-D (H, W) input without a channel axis")
+    if x.dtype.kind in "iu":
+        traits.append(f"an integer ({x.dtype}) input")
+    if x.size >= 1000:
+        traits.append(f"a large input ({x.size} values)")
+    if stride < size:
+        traits.append("overlapping windows (stride < size)")
+    if stride > size:
+        traits.append("gaps between the windows (stride > size)")
+    if (x.shape[0] - size) % stride or (x.shape[1] - size) % stride:
+        traits.append("windows that do not fit at the edge")
+    if any(np.sum(win == np.max(win, axis=(0, 1))) > (1 if win.ndim == 2 else win.shape[2])
+           for win in windows):
+        traits.append("ties for the maximum in a window")
+    if size != stride:
+        traits.append("size != stride")
+    return traits
+
+
+def _raised_without_channels(case: Case, out: Outcome) -> bool:
+    x = case.args[1][0] if len(case.args) == 2 else case.args[0]
+    return out.status == "raised" and np.ndim(x) == 2 and out.error.get("type") in (
+        "IndexError", "ValueError")
+
+
 # ---------------------------------------------------------------------------- 5.1
 def _distinct(r: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     return r.permutation(int(np.prod(shape))).reshape(shape) / 4.0 - 3.0
@@ -88,7 +162,10 @@ def _pool_cases() -> tuple[Case, ...]:
             Case("a 7x7x2 image, size=3, stride=2 (overlapping windows)",
                  (_distinct(r, (7, 7, 2)),), {"size": 3, "stride": 2}),
             Case("a 5x5x1 image, size=2, stride=1", (_distinct(r, (5, 5, 1)),),
-                 {"size": 2, "stride": 1}))
+                 {"size": 2, "stride": 1}),
+            *(Case(_pool_label(x, size, stride), (x,), {"size": size, "stride": stride},
+                   rtol=1e-5 if x.dtype == np.float32 else None)
+              for x, size, stride in _wide_pool(f"{MODULE}.max_pool", 16)))
 
 
 def _pool_args(case: Case) -> tuple[int, int]:
@@ -107,6 +184,21 @@ def _pool_variant(**options):
     return output
 
 
+def _changed(wrong, right):
+    return None if np.array_equal(wrong, right) else wrong
+
+
+def _window_is_stride(case: Case):
+    size, stride = _pool_args(case)
+    if size == stride:
+        return None
+    with np.errstate(all="ignore"):
+        try:
+            return max_pool(case.args[0], size, stride, window=stride)
+        except ValueError:  # an empty window
+            return None
+
+
 def _pooled_across_channels(case: Case, out: Outcome) -> bool:
     x = case.args[0]
     v = out.value
@@ -120,9 +212,22 @@ def _pooled_across_channels(case: Case, out: Outcome) -> bool:
 MAX_POOL = Exercise(
     "5.1", MODULE, "max_pool", 2.0,
     "keep the largest value of each size x size window, channel by channel",
-    ("x", "size", "stride"), _pool_cases(), lambda x, size=2, stride=2: max_pool(
+    ("x", "size", "stride"), with_traits(_pool_cases(), pool_traits),
+    lambda x, size=2, stride=2: max_pool(
         x, size, stride),
     mistakes=(
+        Mistake("max_starts_at_zero", "in a window whose values are all negative you return "
+                "0: your running maximum starts at 0, which beats every negative value; "
+                "start it at the window's first value (or use window.max())",
+                output=lambda c: _changed(np.maximum(max_pool(c.args[0], *_pool_args(c)), 0),
+                                          max_pool(c.args[0], *_pool_args(c)))),
+        Mistake("needs_channels", "your max_pool fails on a 2-D (H, W) input: it must "
+                "accept (H, W) as well as (H, W, C), e.g. by taking the max over axes 0 and "
+                "1 of each window (window.max(axis=(0, 1)))", test=_raised_without_channels,
+                needs_a_pass=True),
+        Mistake("window_is_stride", "your windows are `stride` wide, not `size`: window "
+                "(i, j) is x[i * stride : i * stride + size, ...] (not (i + 1) * stride)",
+                output=_window_is_stride),
         Mistake("average", "your output is the average of each window (average pooling): "
                 "max pooling keeps the largest value", output=_pool_variant(reduce=np.mean)),
         Mistake("partial_windows", "you kept windows that hang over the edge: drop the "
@@ -165,7 +270,20 @@ def _pool_backward_cases() -> tuple[Case, ...]:
         dout = np.round(r.normal(size=max_pool(x, size, stride).shape), 3)
         out.append(Case(f"{label} and cache = (x, {size}, {stride}){note}",
                         (dout, (x, size, stride))))
+    for x, size, stride in _wide_pool(f"{MODULE}.max_pool_backward", 16):
+        dout = np.round(r.normal(size=max_pool(x, size, stride).shape), 3)
+        out.append(Case(f"dout and cache = (x, {size}, {stride}) with "
+                        f"{_pool_label(x, size, stride).split(', size')[0]}",
+                        (dout, (x, size, stride))))
     return tuple(out)
+
+
+def _truncated(case: Case):
+    x = case.args[1][0]
+    if np.asarray(x).dtype.kind not in "iu":
+        return None
+    right = max_pool_backward(*case.args)
+    return _changed(np.trunc(right), right)
 
 
 def _route(rule: str, accumulate: bool = True):
@@ -175,9 +293,20 @@ def _route(rule: str, accumulate: bool = True):
 MAX_POOL_BACKWARD = Exercise(
     "5.2", MODULE, "max_pool_backward", 2.0,
     "send each window's gradient to the first position of its maximum; add up where "
-    "windows overlap", ("dout", "cache"), _pool_backward_cases(),
+    "windows overlap", ("dout", "cache"), with_traits(_pool_backward_cases(), pool_traits),
     max_pool_backward,
     mistakes=(
+        Mistake("max_starts_at_zero", "in a window whose values are all negative the "
+                "gradient went to its first position: your running maximum starts at 0, "
+                "which no negative value beats; start it at the window's first value (or "
+                "use np.argmax)", output=lambda c: _changed(_route("zero_start")(c),
+                                                            max_pool_backward(*c.args))),
+        Mistake("integer_gradient", "the gradient has lost its fractions: dx was made with "
+                "np.zeros_like(x) on an integer x; make it a float array, "
+                "np.zeros(x.shape)", output=_truncated),
+        Mistake("needs_channels", "your max_pool_backward fails on a 2-D (H, W) input: it "
+                "must accept (H, W) as well as (H, W, C)", test=_raised_without_channels,
+                needs_a_pass=True),
         Mistake("spread_over_window", "the gradient is spread evenly over each window (the "
                 "gradient of average pooling): only the maximum influenced the output, so it "
                 "gets all of dout and the others get 0", output=_route("spread")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minicnn.grade.spec import Case, Exercise, Mistake, Outcome
+from minicnn.grade.spec import Case, Exercise, Mistake, Outcome, seeded, with_traits
 
 MODULE = "ex06_dense_and_loss"
 
@@ -54,9 +54,56 @@ def softmax_cross_entropy_grad(logits: np.ndarray, labels: np.ndarray) -> np.nda
 # ---------------------------------------------------------------------------- 6.1
 def _dense_cases() -> tuple[Case, ...]:
     r = np.random.default_rng(8)
-    return tuple(Case(f"x {n, d}, w {d, m}, b ({m},)",
-                      (r.normal(size=(n, d)), r.normal(size=(d, m)), r.normal(size=m)))
-                 for n, d, m in ((4, 5, 3), (1, 3, 2), (3, 3, 3)))
+    cases = [Case(f"x {n, d}, w {d, m}, b ({m},)",
+                  (r.normal(size=(n, d)), r.normal(size=(d, m)), r.normal(size=m)))
+             for n, d, m in ((4, 5, 3), (1, 3, 2), (3, 3, 3))]
+    r = seeded(f"{MODULE}.dense_forward")
+    for k in range(12):
+        n, d, m = (int(v) for v in r.integers(1, 7, 3))
+        if k % 4 == 0:
+            m = n  # as many outputs as rows: a bias added per row shows
+        x = r.normal(size=(n, d))
+        if k % 3 == 1:
+            x = r.integers(-5, 6, (n, d))
+        elif k % 3 == 2:
+            x = x.astype(np.float32)
+        kind = "" if x.dtype == np.float64 else f" ({x.dtype})"
+        cases.append(Case(f"x {n, d}{kind}, w {d, m}, b ({m},)",
+                          (x, r.normal(size=(d, m)), r.normal(size=m)),
+                          rtol=1e-5 if x.dtype == np.float32 else None, atol=1e-6
+                          if x.dtype == np.float32 else None))
+    cases.append(Case("a large x (60, 30), w (30, 10), b (10,)",
+                      (r.normal(size=(60, 30)), r.normal(size=(30, 10)), r.normal(size=10))))
+    return with_traits(cases, _dense_traits)
+
+
+def _dense_traits(case: Case) -> list[str]:
+    x, w, _ = case.args
+    traits = []
+    if x.shape[0] == 1:
+        traits.append("a single row (N = 1)")
+    if x.shape[0] == w.shape[1]:
+        traits.append("as many rows as outputs (N == M)")
+    if x.dtype.kind in "iu":
+        traits.append(f"an integer ({x.dtype}) x")
+    if x.dtype == np.float32:
+        traits.append("a float32 x")
+    if x.size >= 1000:
+        traits.append(f"a large x ({x.size} values)")
+    return traits
+
+
+def _cache_reordered(case: Case, out: Outcome) -> bool:
+    v = out.value
+    if not (isinstance(v, tuple | list) and len(v) == 2 and isinstance(v[1], tuple | list)
+            and len(v[1]) == 3):
+        return False
+    want = [np.asarray(a, dtype=float) for a in case.args]
+    got = v[1]
+    def same(a, b):
+        return isinstance(b, np.ndarray) and a.shape == b.shape and np.allclose(a, b)
+    in_order = all(same(a, b) for a, b in zip(want, got, strict=True))
+    return not in_order and all(any(same(a, b) for b in got) for a in want)
 
 
 def _with_cache(out):
@@ -76,6 +123,15 @@ DENSE = Exercise(
     "return (x @ w + b, (x, w, b))", ("x", "w", "b"), _dense_cases(), dense_forward,
     kind="tuple", parts=("out", "cache"),
     mistakes=(
+        Mistake("cache_order", "the cache holds x, w and b in another order: the backward "
+                "pass unpacks x, w, b = cache, so return (out, (x, w, b))",
+                test=_cache_reordered),
+        Mistake("bias_per_row", "the bias was added per row (b[:, None] or a column "
+                "vector): b has one entry per output column, so add it along the last axis, "
+                "x @ w + b", output=_with_cache(lambda c: c.args[0] @ c.args[1]
+                                                 + c.args[2][:, None]
+                                                 if c.args[0].shape[0] == c.args[1].shape[1]
+                                                 else None)),
         Mistake("no_cache", "you returned only out: return the pair (out, cache) with "
                 "cache = (x, w, b), which the backward pass needs", test=_only_out),
         Mistake("missing_bias", "the bias is missing: add it to every row, x @ w + b",
@@ -102,7 +158,80 @@ def _softmax_cases() -> tuple[Case, ...]:
                   ), tag="large"),
             Case("logits of shape (3, 3)", (r.normal(size=(3, 3)) * 2,)),
             Case("two rows on very different scales, shape (2, 3)",
-                 (np.array([[1000.0, 1001, 1002], [1, 2, 3]]),), tag="large"))
+                 (np.array([[1000.0, 1001, 1002], [1, 2, 3]]),), tag="large"),
+            *_wide_logits(f"{MODULE}.softmax"))
+
+
+SCALES = (0.1, 1.0, 5.0, 40.0, 1500.0, 1.0, 3000.0)
+
+
+def _wide_logits(key: str, labels: bool = False) -> list[Case]:
+    """Seeded logits: N = 1 to 6 rows, K = 2 to 9 classes, spreads from 0.1 to thousands,
+    integer and float32 logits, tied rows, a large batch; labels that miss the last class."""
+    r = seeded(key)
+    cases = []
+    for k in range(14):
+        n, classes = int(r.integers(1, 7)), int(r.integers(2, 10))
+        if k % 5 == 0:
+            n = 1
+        z = r.normal(size=(n, classes)) * SCALES[k % len(SCALES)]
+        if k % 6 == 2:
+            z = np.round(z).astype(np.int64)
+        elif k % 6 == 3:
+            z[0] = z[0, 0]  # a row of ties
+        elif k % 6 == 4:
+            z = z.astype(np.float32)
+        cases.append(_logit_case(z, r, labels))
+    cases.append(_logit_case(r.normal(size=(200, 10)) * 3, r, labels))
+    return cases
+
+
+def _logit_case(z: np.ndarray, r: np.random.Generator, labels: bool) -> Case:
+    n, classes = z.shape
+    kind = "" if z.dtype == np.float64 else f" {z.dtype}"
+    spread = float(np.ptp(z, axis=1).max()) if z.size else 0.0
+    label = f"{kind.strip() + ' ' if kind else ''}logits of shape {z.shape}"
+    if spread > 100:
+        label += f" spread over {spread:.0f}"
+    tol = {"rtol": 1e-5, "atol": 1e-7} if z.dtype == np.float32 else {}
+    tag = "large" if np.abs(z).max() > 700 or spread > 700 else ""
+    if not labels:
+        return Case(label, (z,), tag=tag, **tol)
+    y = r.integers(0, max(classes - 1, 1), size=n)  # the last class mostly absent
+    return Case(label + f" and labels of shape ({n},)", (z, y), tag=tag, **tol)
+
+
+def logit_traits(case: Case) -> list[str]:
+    z = np.asarray(case.args[0])
+    traits = []
+    if z.shape[0] == 1:
+        traits.append("a single row (N = 1)")
+    spread = np.ptp(z, axis=1).max()
+    if spread > 700:
+        traits.append("logits that differ by more than 700 within a row")
+    if np.abs(z).max() > 700:
+        traits.append("logits above 700 in size (exp overflows)")
+    if len(case.args) > 1 and np.max(case.args[1]) < z.shape[1] - 1:
+        traits.append("labels in which the last class does not appear")
+    if z.dtype.kind in "iu":
+        traits.append(f"integer ({z.dtype}) logits")
+    if z.dtype == np.float32:
+        traits.append("float32 logits")
+    if np.any(np.ptp(z, axis=1) == 0):
+        traits.append("a row of equal logits")
+    if z.size >= 1000:
+        traits.append(f"a large batch ({z.shape[0]} rows)")
+    return traits
+
+
+def _log(p: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.log(p)
+
+
+def _if_differs(wrong, right):
+    with np.errstate(invalid="ignore"):
+        return None if np.allclose(wrong, right, equal_nan=True) else wrong
 
 
 def _broadcast_error(case: Case, out: Outcome) -> bool:
@@ -118,8 +247,14 @@ def _overflowed(case: Case, out: Outcome) -> bool:
 SOFTMAX = Exercise(
     "6.2", MODULE, "softmax", 1.0,
     "subtract each row's maximum, exponentiate, divide by the row sums",
-    ("logits",), _softmax_cases(), softmax,
+    ("logits",), with_traits(_softmax_cases(), logit_traits), softmax,
     mistakes=(
+        Mistake("shifted_by_min", "you subtracted each row's minimum: exp then overflows "
+                "when a row's logits differ by more than about 700; subtract the maximum "
+                "(every exponent is then at most 0)",
+                output=lambda c: _if_differs(naive_softmax(
+                    c.args[0], shift=np.min(c.args[0], axis=1, keepdims=True)),
+                    softmax(c.args[0]))),
         Mistake("global_max", "you subtracted the maximum of the whole array: rows on "
                 "different scales then underflow to 0/0; subtract each row's own maximum "
                 "(axis=1, keepdims=True)",
@@ -138,16 +273,62 @@ SOFTMAX = Exercise(
                 output=lambda c: naive_softmax(c.args[0], c.args[0].max(axis=1)[None, :])
                 if c.args[0].shape[0] == c.args[0].shape[1] else None),
         Mistake("log_softmax", "you returned log-probabilities: return the probabilities",
-                output=lambda c: np.log(softmax(c.args[0]))),
+                output=lambda c: _log(softmax(c.args[0]))),
     ),
 )
 
 
 def _probs_cases() -> tuple[Case, ...]:
     r = np.random.default_rng(10)
-    return tuple(Case(f"probs of shape {n, k} and labels of shape ({n},)",
-                      (softmax(r.normal(size=(n, k))), r.integers(0, k, size=n)))
-                 for n, k in ((4, 3), (3, 3), (5, 4)))
+    cases = [Case(f"probs of shape {n, k} and labels of shape ({n},)",
+                  (softmax(r.normal(size=(n, k))), r.integers(0, k, size=n)))
+             for n, k in ((4, 3), (3, 3), (5, 4))]
+    r = seeded(f"{MODULE}.cross_entropy")
+    for k in range(12):
+        n, classes = int(r.integers(1, 9)), int(r.integers(2, 10))
+        if k % 4 == 0:
+            n = 1
+        probs = softmax(r.normal(size=(n, classes)) * (1.0, 4.0, 8.0)[k % 3])
+        y = r.integers(0, classes - (k % 2), size=n)  # odd k: the last class never appears
+        if k % 3 == 2:  # a picked probability far below 0.04
+            y[0] = int(np.argmin(probs[0]))
+        cases.append(Case(f"probs of shape {n, classes} (smallest picked probability "
+                          f"{probs[np.arange(n), y].min():.2g}) and labels of shape ({n},)",
+                          (probs, y)))
+    cases.append(Case("a large batch: probs of shape (300, 10) and labels of shape (300,)",
+                      (softmax(r.normal(size=(300, 10)) * 2), r.integers(0, 10, 300))))
+    return with_traits(cases, _probs_traits)
+
+
+def _probs_traits(case: Case) -> list[str]:
+    p, y = case.args
+    traits = []
+    if p.shape[0] == 1:
+        traits.append("a single row (N = 1)")
+    if np.max(y) < p.shape[1] - 1:
+        traits.append("labels in which the last class does not appear")
+    if _picked(case).min() < 0.01:
+        traits.append("a picked probability below 0.01")
+    if p.size >= 1000:
+        traits.append(f"a large batch ({p.shape[0]} rows)")
+    return traits
+
+
+def _classes_from_labels(case: Case, out: Outcome) -> bool:
+    """K taken from labels.max() + 1: too few columns when the last class is absent."""
+    return (out.status == "raised" and "broadcast" in out.error.get("message", "")
+            and int(np.max(case.args[1])) + 1 < np.shape(case.args[0])[1])
+
+
+def _big_epsilon(case: Case, out: Outcome) -> bool:
+    picked = _picked(case)
+    right = cross_entropy(*case.args)
+    candidates = []
+    for eps in (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6):
+        candidates += [float(-np.mean(np.log(picked + eps))),
+                       float(-np.mean(np.log(np.clip(picked, eps, 1 - eps))))]
+    candidates = [c for c in candidates if not np.isclose(c, right, rtol=1e-6)]
+    return bool(candidates) and _any_close(out.value, candidates)
 
 
 def _picked(c: Case) -> np.ndarray:
@@ -160,6 +341,18 @@ CROSS_ENTROPY = Exercise(
     "return -mean(log(probs[n, labels[n]])) as a float", ("probs", "labels"),
     _probs_cases(), cross_entropy, kind="float",
     mistakes=(
+        Mistake("classes_from_labels", "you counted the classes from the labels "
+                "(labels.max() + 1): when the last class does not appear in a batch that "
+                "is too few; take K from probs.shape[1]", test=_classes_from_labels,
+                needs_a_pass=True),
+        Mistake("epsilon_too_big", "you added (or clipped with) an epsilon large enough to "
+                "change the loss of a small probability: -log(p + eps) is far from -log(p) "
+                "when p is below about 100 * eps; leave it out (probs from softmax are "
+                "positive) or make it tiny (1e-12)", test=_big_epsilon),
+        Mistake("divided_by_k", "you divided the summed loss by K, the number of classes: "
+                "the loss is the mean over the N samples, so divide by N = probs.shape[0]",
+                output=lambda c: _if_float_differs(float(-np.sum(np.log(_picked(c)))
+                                                         / c.args[0].shape[1]), c)),
         Mistake("sum_not_mean", "you returned the sum over the samples: the loss is the "
                 "mean (divide by N)", output=lambda c: float(-np.sum(np.log(_picked(c))))),
         Mistake("block_of_probs", "probs[:, labels] picks an N x N block (every sample's "
@@ -189,6 +382,10 @@ CROSS_ENTROPY = Exercise(
 )
 
 
+def _if_float_differs(wrong: float, case: Case):
+    return None if np.isclose(wrong, cross_entropy(*case.args), rtol=1e-6) else wrong
+
+
 def _any_close(value, candidates) -> bool:
     try:
         return any(np.isclose(float(value), c, rtol=1e-6) for c in candidates)
@@ -203,7 +400,8 @@ def _grad_cases() -> tuple[Case, ...]:
             Case("logits in the thousands, shape (2, 4)", (large, np.array([1, 3])),
                  tag="large"),
             Case("logits of shape (3, 3)", (r.normal(size=(3, 3)), np.array([2, 2, 0]))),
-            Case("logits of shape (1, 5)", (r.normal(size=(1, 5)), np.array([4]))))
+            Case("logits of shape (1, 5)", (r.normal(size=(1, 5)), np.array([4]))),
+            *_wide_logits(f"{MODULE}.softmax_cross_entropy_grad", labels=True))
 
 
 def _grad_variant(scale_n: bool = True, sign: float = 1.0, subtract: bool = True,
@@ -225,9 +423,13 @@ def _labels_block(case: Case):
 
 SOFTMAX_GRAD = Exercise(
     "6.4", MODULE, "softmax_cross_entropy_grad", 1.0,
-    "return (softmax(logits) - one_hot(labels)) / N", ("logits", "labels"), _grad_cases(),
-    softmax_cross_entropy_grad,
+    "return (softmax(logits) - one_hot(labels)) / N", ("logits", "labels"),
+    with_traits(_grad_cases(), logit_traits), softmax_cross_entropy_grad,
     mistakes=(
+        Mistake("classes_from_labels", "you counted the classes from the labels "
+                "(labels.max() + 1): when the last class does not appear in a batch that "
+                "is too few; take K from logits.shape[1]", test=_classes_from_labels,
+                needs_a_pass=True),
         Mistake("not_divided_by_n", "the gradient is not divided by N: the loss is a mean "
                 "over the N samples, so its gradient is (softmax - one_hot) / N",
                 output=_grad_variant(scale_n=False)),

@@ -12,7 +12,7 @@ import numpy as np
 
 from minicnn.grade._codec import decode
 from minicnn.grade.chapters.ch02_convolution import conv2d, pads_channel_axis
-from minicnn.grade.spec import Case, Exercise, Mistake, Outcome, Verdict
+from minicnn.grade.spec import Case, Exercise, Mistake, Outcome, Verdict, seeded, with_traits
 
 MODULE = "ex07_training"
 
@@ -70,7 +70,79 @@ def _backward_cases() -> tuple[Case, ...]:
         dout = r.normal(size=(n, *conv2d(x[0], w, stride, padding).shape))
         cases.append(Case(f"a batch of {label}, cache = (x, w, b, {stride}, {padding})",
                           (dout, (x, w, b, stride, padding))))
-    return tuple(cases)
+    return with_traits(cases + _wide_backward(), _backward_traits)
+
+
+def _wide_backward() -> list[Case]:
+    """Seeded batches: N = 1 to 3, non-square kernels, strides up to 3 with padding,
+    integer images, a larger batch."""
+    r = seeded(f"{MODULE}.conv_backward")
+    cases = []
+    settings = [(3, 3, 3, 1), (2, 3, 1, 0), (1, 1, 2, 0), (3, 2, 2, 2), (2, 2, 3, 0),
+                (3, 1, 1, 1), (3, 3, 2, 0), (2, 2, 1, 2)]
+    for k, (kh, kw, stride, padding) in enumerate(settings):
+        n, c, f = int(r.integers(1, 4)), int(r.integers(1, 4)), int(r.integers(1, 4))
+        if k % 3 == 0:
+            n = 1
+        h = _side(r, kh, stride, padding)
+        wd = _side(r, kw, stride, padding)
+        x = r.normal(size=(n, h, wd, c))
+        if k % 3 == 1:
+            x = r.integers(-5, 6, x.shape)
+        cases.append(_backward_case(r, x, r.normal(size=(f, kh, kw, c)), stride, padding))
+    cases.append(_backward_case(r, r.normal(size=(4, 12, 12, 3)), r.normal(size=(4, 3, 3, 3)),
+                                1, 1))
+    return cases
+
+
+def _side(r: np.random.Generator, k: int, stride: int, padding: int) -> int:
+    out = int(r.integers(1, 5))
+    while (out - 1) * stride + k - 2 * padding < 1:
+        out += 1
+    return (out - 1) * stride + k - 2 * padding
+
+
+def _backward_case(r, x, w, stride: int, padding: int) -> Case:
+    b = r.normal(size=w.shape[0])
+    dout = np.round(r.normal(size=(x.shape[0], *conv2d(x[0], w, stride, padding).shape)), 3)
+    n, h, wd, c = x.shape
+    kind = "" if x.dtype == np.float64 else f" ({x.dtype})"
+    label = (f"a batch of {n} image{'s' if n > 1 else ''} of {h}x{wd}x{c}{kind}, "
+             f"{w.shape[0]} filter{'s' if w.shape[0] > 1 else ''} of "
+             f"{w.shape[1]}x{w.shape[2]}x{c}, cache = (x, w, b, {stride}, {padding})")
+    return Case(label, (dout, (x, w, b, stride, padding)))
+
+
+def _backward_traits(case: Case) -> list[str]:
+    x, w, _, stride, padding = case.args[1]
+    traits = []
+    if x.shape[0] == 1:
+        traits.append("a batch of one image (N = 1)")
+    if x.dtype.kind in "iu":
+        traits.append(f"an integer ({x.dtype}) x")
+    if w.shape[1] != w.shape[2]:
+        traits.append("a non-square kernel")
+    if stride == 3 and padding:
+        traits.append("a stride of 3 together with padding")
+    if padding == 0:
+        traits.append("padding=0")
+    if x.size >= 1000:
+        traits.append(f"a large batch ({x.size} values)")
+    return traits
+
+
+def _crop_at_zero(case: Case, out: Outcome) -> bool:
+    v = out.value
+    return (_stride_padding(case)[1] == 0 and isinstance(v, tuple | list) and len(v) == 3
+            and isinstance(v[0], np.ndarray) and v[0].ndim == 4 and v[0].size == 0)
+
+
+def _truncated_dx(case: Case):
+    x = case.args[1][0]
+    if x.dtype.kind not in "iu":
+        return None
+    dx, dw, db = conv_backward(*case.args)
+    return None if np.array_equal(np.trunc(dx), dx) else (np.trunc(dx), dw, db)
 
 
 def _stride_padding(case: Case) -> tuple[int, int]:
@@ -113,6 +185,12 @@ CONV_BACKWARD = Exercise(
     kind="tuple", parts=("dx", "dw", "db"), part_credit=(0.4, 0.4, 0.2),
     numpy_convolution_banned=True,
     mistakes=(
+        Mistake("crop_slice_at_zero", "with padding=0 your dx is empty: dx_padded[:, p:-p, "
+                "p:-p] is an empty slice when p is 0 (-0 is 0); crop with "
+                "dx_padded[:, p:p + H, p:p + W, :]", test=_crop_at_zero),
+        Mistake("integer_gradient", "dx has lost its fractions: it was made with "
+                "np.zeros_like(x) (or padded from it) on an integer x; make it a float "
+                "array, np.zeros(x_padded.shape)", output=_truncated_dx),
         Mistake("padding_channels", "the padding was added to the channel axis too: pad "
                 "only height and width, np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))",
                 test=lambda c, o: pads_channel_axis(c.args[1][0], o)),
@@ -128,6 +206,11 @@ CONV_BACKWARD = Exercise(
         Mistake("db_per_sample", "db has one row per image: the bias is shared by the whole "
                 "batch, so sum dout over the batch too, db = dout.sum(axis=(0, 1, 2))",
                 output=_db_per_sample),
+        Mistake("dw_averaged", "dw is divided by N: the loss's gradient already carries the "
+                "1 / N (dout comes from a mean), so dw is the plain sum over the batch, like db",
+                output=lambda c: None if c.args[1][0].shape[0] == 1 else (
+                    lambda dx, dw, db: (dx, dw / c.args[1][0].shape[0], db))(
+                    *conv_backward(*c.args))),
         Mistake("dw_last_sample", "dw holds only the last image's gradient: the filters are "
                 "shared by the whole batch, so add up the contributions of all N images "
                 "(create dw once, before the loop over the batch)", output=_dw_last_sample),
@@ -138,9 +221,10 @@ CONV_BACKWARD = Exercise(
 # ---------------------------------------------------------------------------- 7.2
 def _sgd_cases() -> tuple[Case, ...]:
     r = np.random.default_rng(13)
-    shapes = (((2, 3, 3, 1), (2,)), ((4, 3), (3,), (3, 2)))
+    shapes = (((2, 3, 3, 1), (2,)), ((4, 3), (3,), (3, 2)), ((5,),), ((30, 40), (40,)),
+              ((1, 1), (2, 2, 2), (3,), (1,)))
     cases = []
-    for shapes_, lr in zip(shapes, (0.1, 0.5), strict=True):
+    for shapes_, lr in zip(shapes, (0.1, 0.5, 1.0, 0.01, 0.3), strict=True):
         params = [r.normal(size=s) for s in shapes_]
         grads = [r.normal(size=s) for s in shapes_]
         names = ", ".join(str(s) for s in shapes_)
