@@ -82,19 +82,9 @@ def conv_relu_pool_backward(dout: np.ndarray, cache: tuple, need_dx: bool = True
     Parameters
     ----------
     dout : ndarray, shape (N, H'', W'', F)
-    need_dx : bool
-        False skips the input gradient (the first layer of a network never needs it).
-    dx_out : ndarray, shape (N, H, W, C), C-contiguous, optional
-        Where to write dx.
-    dx_first : bool
-        Compute dx before dw and db (same numbers; see
-        :func:`minicnn.fast.threads.backward_halves`).
-
-    Returns
-    -------
-    dx : ndarray, shape (N, H, W, C), or None when ``need_dx`` is False
-    dw : ndarray, shape (F, kh, kw, C)
-    db : ndarray, shape (F,)
+    need_dx, dx_out, dx_first
+        As in :func:`minicnn.fast.conv.conv_backward`, which returns the same
+        ``(dx, dw, db)``.
     """
     x_shape, w, cols, where, pooled, stride, padding, size, scratch, forwards = cache
     scratch.check_current(forwards)

@@ -63,9 +63,8 @@ def _subreaper_ok() -> bool:
     return platform.system() == "Linux" and Path("/proc/self/stat").exists()
 
 
-def _cgroup_base(controller: str, files: tuple[str, ...]) -> tuple[str, str] | None:
-    """A cgroup folder of ``controller`` this (root) process may make children in, and which
-    of ``files`` (the limit's control file) such a child has; None where there is none."""
+def _pids_cgroup_base() -> str | None:
+    """A pids cgroup folder this (root) process may make children in, or None."""
     if os.geteuid() != 0:
         return None
     try:
@@ -76,28 +75,28 @@ def _cgroup_base(controller: str, files: tuple[str, ...]) -> tuple[str, str] | N
     for line in groups:
         _, controllers, path = line.split(":", 2)
         v2 = controllers == ""
-        if not v2 and controller not in controllers.split(","):
+        if not v2 and "pids" not in controllers.split(","):
             continue
         for mount in mounts:
             fields = mount.split()
             fstype = fields[fields.index("-") + 1]
             if (v2 and fstype == "cgroup2") or (not v2 and fstype == "cgroup" and
-                                                 controller in fields[-1].split(",")):
+                                                 "pids" in fields[-1].split(",")):
                 base = os.path.join(fields[4], path.lstrip("/"))
-                found = _can_make_child(base, files)
-                if found:
-                    return base, found
+                if _can_make_child(base):
+                    return base
     return None
 
 
-def _can_make_child(base: str, files: tuple[str, ...]) -> str | None:
+def _can_make_child(base: str) -> bool:
+    """Whether a child cgroup of ``base`` can be made and has a ``pids.max`` to set."""
     probe = os.path.join(base, f"minicnn-probe-{os.getpid()}")
     try:
         os.mkdir(probe)
     except OSError:
-        return None
+        return False
     try:
-        return next((f for f in files if os.path.exists(os.path.join(probe, f))), None)
+        return os.path.exists(os.path.join(probe, "pids.max"))
     finally:
         try:
             os.rmdir(probe)
@@ -125,9 +124,9 @@ def probe() -> Isolation:
                          f"({platform.machine()}; x86-64 only)", keeper=keeper)
     if not keeper:
         return Isolation(abi, seccomp, reason="/proc is not mounted")
-    pids = _cgroup_base("pids", ("pids.max",))
-    if pids:
-        return Isolation(abi, seccomp, "cgroup", pids[0], keeper=True)
+    base = _pids_cgroup_base()
+    if base:
+        return Isolation(abi, seccomp, "cgroup", base, keeper=True)
     if os.geteuid() != 0:
         return Isolation(abi, seccomp, "rlimit", keeper=True)
     return Isolation(abi, seccomp, reason="running as root without a writable pids cgroup, "
@@ -159,26 +158,19 @@ def process_cap(iso: Isolation, jobs: int = 1):
     if not iso.isolated or iso.processes != "cgroup":
         yield []
         return
-    name = f"minicnn-grade-{os.getpid()}-{next(_serial)}"
-    wanted = [(iso.cgroup_base, "pids.max", str(PROCESSES + 8 * max(1, jobs)))]
-    made = []
+    path = os.path.join(iso.cgroup_base, f"minicnn-grade-{os.getpid()}-{next(_serial)}")
+    os.mkdir(path)
     try:
-        for base, control, value in wanted:
-            path = os.path.join(base, name)
-            if path not in made:
-                os.mkdir(path)
-                made.append(path)
-            with open(os.path.join(path, control), "w") as fh:
-                fh.write(value)
-        yield made
+        with open(os.path.join(path, "pids.max"), "w") as fh:
+            fh.write(str(PROCESSES + 8 * max(1, jobs)))
+        yield [path]
     finally:
-        for path in made:
-            for _ in range(200):  # the keepers have reaped everything; the kernel may lag
-                try:
-                    os.rmdir(path)
-                    break
-                except OSError:
-                    time.sleep(0.01)
+        for _ in range(200):  # the keepers have reaped everything; the kernel may lag
+            try:
+                os.rmdir(path)
+                break
+            except OSError:
+                time.sleep(0.01)
 
 
 def limits(iso: Isolation, cgroups: list[str]) -> dict:
