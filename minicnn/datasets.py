@@ -159,6 +159,46 @@ class Dataset(tuple):
                 f"image shape={tuple(xtr.shape[1:])}, {len(self.class_names)} classes)")
 
 
+def split_validation(x: np.ndarray, y: np.ndarray, fraction: float = 0.125, seed: int = 0
+                     ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Carve a validation split out of training data, the same share of every class.
+
+    Choices (settings, epochs, which model to keep) are made on the validation split; the test
+    set is evaluated once, for the final model.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, ...)
+    y : ndarray of int, shape (N,)
+    fraction : float
+        Share of each class set aside, 0 < fraction < 1 (default 1/8: 1000 of the subset's
+        8000 training images).
+    seed : int
+        Which images go where; the same seed gives the same split.
+
+    Returns
+    -------
+    ((x_train, y_train), (x_val, y_val))
+        Disjoint; each keeps the order the images had in ``x``.
+    """
+    x, y = np.asarray(x), np.asarray(y)
+    if len(x) != len(y):
+        raise ValueError(f"x and y must hold as many items, got {len(x)} images and {len(y)} "
+                         f"labels")
+    if not 0 < fraction < 1:
+        raise ValueError(f"fraction must lie strictly between 0 and 1, got {fraction!r}")
+    rng = np.random.default_rng(seed)
+    val = np.zeros(len(y), dtype=bool)
+    for label in np.unique(y):
+        where = np.flatnonzero(y == label)
+        take = int(round(fraction * len(where)))
+        val[rng.choice(where, size=take, replace=False)] = True
+    if not val.any() or val.all():
+        raise ValueError(f"fraction={fraction!r} leaves an empty split for {len(y)} images; "
+                         f"use more images or a fraction nearer 0.5")
+    return (x[~val], y[~val]), (x[val], y[val])
+
+
 def cache_root() -> Path:
     """``$XDG_CACHE_HOME/minicnn``, or ``~/.cache/minicnn`` when that variable is unset."""
     xdg = os.environ.get("XDG_CACHE_HOME", "")

@@ -1,7 +1,7 @@
 """Shared test set-up: matplotlib draws off-screen, no figure outlives its test, and every test
 says which chapter it checks.
 
-Each test carries a chapter marker (``ch01`` ... ``ch09``), or ``fast`` for the internals of the
+Each test carries a chapter marker (``ch01`` ... ``ch11``), or ``fast`` for the internals of the
 fast backend, so that ``pytest -m ch05`` checks one lesson. Notebook cells collected by nbval
 get the marker of their notebook's number (``notebooks/05_pooling.ipynb`` -> ``ch05``). A run
 that collects a test with neither stops with the list of those tests.
@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-CHAPTERS = tuple(f"ch{n:02d}" for n in range(1, 10))
+CHAPTERS = tuple(f"ch{n:02d}" for n in range(1, 12))
 SORTED_BY = (*CHAPTERS, "fast")
 _NOTEBOOK = re.compile(r"^(\d\d)_.*\.ipynb$")
 

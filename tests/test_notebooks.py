@@ -111,3 +111,42 @@ def test_ignored_outputs_are_few_and_backed_by_asserts(name):
         later = "\n".join(_source(c) for c in code[i:i + 3])
         assert re.search(r"^\s*(assert|np\.testing\.assert)", later, re.M), \
             f"ignored cell {i} has no assertion in it or the next two cells"
+
+
+CHECK_WORDS = re.compile(r"\bassert\b|np\.testing|for the record|\bpytest\b")
+
+
+def _is_check_cell(cell) -> bool:
+    meta = cell.get("metadata", {})
+    hidden = meta.get("jupyter", {})
+    return ("check" in meta.get("tags", []) and hidden.get("source_hidden") is True
+            and hidden.get("outputs_hidden") is True)
+
+
+@pytest.mark.parametrize("name", BY_CHAPTER)
+def test_checks_for_the_test_run_are_hidden_from_the_learner(name):
+    """docs/notebooks.md: an `assert` lives only in a check cell, which JupyterLab shows
+    collapsed (``jupyter.source_hidden`` and ``outputs_hidden``), tagged ``check``, printing
+    nothing; no visible cell or text talks to the test run."""
+    nb = _load(name)
+    for i, cell in enumerate(nb["cells"]):
+        src = _source(cell)
+        if cell["cell_type"] == "markdown":
+            assert "for the record" not in src.lower(), f"cell {i}: {src[:80]!r}"
+            continue
+        if _is_check_cell(cell):
+            assert not cell.get("outputs"), f"cell {i}: a check cell prints nothing"
+            continue
+        assert not CHECK_WORDS.search(src), (
+            f"cell {i} shows a check to the learner; move it into a check cell: {src[:120]!r}")
+
+
+@pytest.mark.parametrize("name", BY_CHAPTER)
+def test_the_learner_predicts_before_seeing(name):
+    """At least two predict-first tasks (docs/notebooks.md), each answered by the learner's own
+    cell and pinned by a hidden check."""
+    nb = _load(name)
+    code = [_source(c) for c in _code(nb) if not _is_check_cell(c)]
+    posed = sum(src.count("Task(") for src in code)
+    asked = sum(len(re.findall(r"\.check\(\s*\.\.\.\s*\)", src)) for src in code)
+    assert posed >= 2 and asked >= 2, f"{posed} tasks posed, {asked} left for the learner"
