@@ -88,10 +88,11 @@ class Task:
             self._answer = self._answer.item()
         return self._answer
 
-    def check(self, guess: Any) -> bool:
-        """Print whether ``guess`` is right, and help when it is not; return True when right."""
+    def check(self, guess: Any) -> None:
+        """Print whether ``guess`` is right, and help when it is not (``solved`` says which).
+
+        Returns nothing, so that the cell shows the reply alone."""
         print(self.reply(guess))
-        return self.solved
 
     def reply(self, guess: Any) -> str:
         """The text :meth:`check` prints (and counts the try)."""

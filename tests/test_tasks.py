@@ -45,9 +45,11 @@ def test_a_named_mistake_is_said():
 
 
 def test_rounded_numbers_pass_and_far_ones_do_not():
-    task = Task("The probability of class 0", answer=0.731059, hint="h")
-    assert task.check(0.73) and Task("p", answer=0.731059, hint="h").check(0.7311)
-    assert not Task("p", answer=0.731059, hint="h").check(0.72)
+    def solved(guess):
+        task = Task("The probability of class 0", answer=0.731059, hint="h")
+        task.reply(guess)
+        return task.solved
+    assert solved(0.73) and solved(0.7311) and not solved(0.72)
 
 
 @pytest.mark.parametrize("guess, says", [
@@ -58,7 +60,7 @@ def test_rounded_numbers_pass_and_far_ones_do_not():
 def test_shapes(guess, says):
     task = Task("The output shape", answer=(3, 3, 2), hint="h")
     assert says in task.reply(guess)
-    assert Task("The output shape", answer=(3, 3, 2), hint="h").check([3, 3, 2])
+    assert "Right" in Task("The output shape", answer=(3, 3, 2), hint="h").reply([3, 3, 2])
 
 
 def test_arrays_say_how_many_values_are_off_and_where():
@@ -70,7 +72,14 @@ def test_arrays_say_how_many_values_are_off_and_where():
 
 def test_words():
     task = Task("Your answer", answer="yes", hint="h")
-    assert not task.check("no") and task.check(" Yes ")
+    assert "Not yet" in task.reply("no") and not task.solved
+    assert task.reply(" Yes ") == "Right: your answer is 'yes'." and task.solved
+
+
+def test_check_prints_the_reply_and_returns_nothing(capsys):
+    task = Task("The output shape", answer=(3, 3, 2), hint="h")
+    assert task.check((3, 3, 2)) is None
+    assert capsys.readouterr().out == "Right: the output shape is (3, 3, 2).\n"
 
 
 def test_split_validation_keeps_classes_balanced_disjoint_and_seeded():
