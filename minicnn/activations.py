@@ -1,7 +1,8 @@
 """Activation functions (chapter 04), applied to every value of a feature map.
 
-Convolution and dense layers are linear: stacking them gives another linear map. A non-linear
-function between them is what lets a network bend its decision boundaries.
+Convolution and dense layers, with their biases, are affine (a linear map plus a constant):
+stacking them gives another affine map. A non-linear function between them is what lets a
+network bend its decision boundaries.
 
 - ReLU, ``max(0, x)``: cheap, and its gradient is 1 wherever the unit is active, so it does not
   fade through many layers. The usual choice.

@@ -28,6 +28,10 @@ def relu(x: np.ndarray) -> np.ndarray:
 def relu_backward(dout: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Gradient of the loss with respect to the input of ReLU.
 
+    By the chain rule, ``dx = dout * (x > 0)``: the mask comes from the forward input ``x``,
+    not from ``dout``. Derived, with a worked example and a numerical check, in notebook 04
+    (``notebooks/04_relu.ipynb``), section "Backward through ReLU: the mask".
+
     Parameters
     ----------
     dout : ndarray, same shape as ``x``

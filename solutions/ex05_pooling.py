@@ -45,7 +45,10 @@ def max_pool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
 
     Only the value that was kept in each window influenced the output, so each window's
     gradient goes to the position of its maximum (the first one in row-major order when
-    several values tie). Where windows overlap, the gradients add up.
+    several values tie). Where windows overlap, the gradients add up. Derived, with the 4 x 4
+    example, ties, overlapping windows and a numerical check, in notebook 05
+    (``notebooks/05_pooling.ipynb``), section "Backward through max pooling: the gradient goes
+    to the maximum".
 
     Parameters
     ----------

@@ -190,6 +190,10 @@ RELU_BACKWARD = Exercise(
                 output=lambda c: (c.args[1] > 0).astype(float)),
         Mistake("ignored_x", "you returned dout unchanged: zero it where x <= 0",
                 output=lambda c: c.args[0]),
+        Mistake("times_output", "you multiplied dout by ReLU's output (or by x where x > "
+                "0): the local gradient is ReLU's slope, 1 where x > 0 and 0 elsewhere, not "
+                "its value; use dout * (x > 0)",
+                output=lambda c: c.args[0] * np.maximum(c.args[1], 0)),
         Mistake("forward_again", "you returned relu(x), the forward pass: the backward "
                 "pass returns dout * (x > 0)", output=lambda c: np.maximum(c.args[1], 0)),
         Mistake("leaky_backward", "where x < 0 you pass a fraction of dout (a leaky ReLU's "

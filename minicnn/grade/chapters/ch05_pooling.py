@@ -43,10 +43,12 @@ def max_pool(x: np.ndarray, size: int = 2, stride: int = 2, *, reduce=np.max,
 
 
 def max_pool_backward(dout: np.ndarray, cache: tuple, *, rule: str = "first",
-                      accumulate: bool = True) -> np.ndarray:
-    """Route each window's gradient; ``rule`` is "first", "last", "ties", "spread" or "copy".
+                      accumulate: bool = True, offset: bool = True) -> np.ndarray:
+    """Route each window's gradient; ``rule`` is "first", "last", "ties", "split", "spread"
+    or "copy".
 
-    ``cache`` is ``(x, size, stride)``; ``accumulate=False`` overwrites where windows overlap.
+    ``cache`` is ``(x, size, stride)``; ``accumulate=False`` overwrites where windows overlap;
+    ``offset=False`` forgets the window's corner and adds every share at the top left of x.
     """
     x, size, stride = cache
     x = np.asarray(x, dtype=np.float64)
@@ -68,11 +70,16 @@ def max_pool_backward(dout: np.ndarray, cache: tuple, *, rule: str = "first",
                 share.flat[flat.size - 1 - np.argmax(flat[::-1])] = 1.0
             elif rule == "ties":
                 share[window == window.max()] = 1.0
+            elif rule == "split":
+                share[window == window.max()] = 1.0
+                share /= share.sum()
             elif rule == "spread":
                 share[:] = 1.0 / window.size
             else:  # "copy"
                 share[:] = 1.0
-            if accumulate:
+            if not offset:  # window (i, j)'s shares land on x[0:size, 0:size]
+                dx[:size, :size, c][:share.shape[0], :share.shape[1]] += share * d3[i, j, c]
+            elif accumulate:
                 dx[rows, cols, c] += share * d3[i, j, c]
             else:
                 target = dx[rows, cols, c]
@@ -290,6 +297,13 @@ def _route(rule: str, accumulate: bool = True):
     return lambda case: max_pool_backward(*case.args, rule=rule, accumulate=accumulate)
 
 
+def _differs(**options):
+    """The mistake's output where it differs from the right answer, else None."""
+    def output(case: Case):
+        return _changed(max_pool_backward(*case.args, **options), max_pool_backward(*case.args))
+    return output
+
+
 MAX_POOL_BACKWARD = Exercise(
     "5.2", MODULE, "max_pool_backward", 2.0,
     "send each window's gradient to the first position of its maximum; add up where "
@@ -311,12 +325,21 @@ MAX_POOL_BACKWARD = Exercise(
                 "gradient of average pooling): only the maximum influenced the output, so it "
                 "gets all of dout and the others get 0", output=_route("spread")),
         Mistake("copied_to_window", "dout is copied to every position of the window: only "
-                "the position of the maximum gets it", output=_route("copy")),
+                "the position of the maximum gets it (and even average pooling, which shares "
+                "it out, divides it by size * size)", output=_route("copy")),
         Mistake("all_ties", "when several values tie for the maximum, every one of them got "
                 "the gradient: give it to the first maximum only (np.argmax)",
                 output=_route("ties")),
         Mistake("last_tie", "on ties the gradient went to the last maximum: give it to the "
                 "first one in row-major order (np.argmax does)", output=_route("last")),
+        Mistake("split_ties", "when several values tie for the maximum you split dout among "
+                "them: a fair choice in itself, but this exercise (like the package) gives all "
+                "of it to the first maximum in row-major order (np.argmax)",
+                output=_differs(rule="split")),
+        Mistake("no_window_offset", "every window's gradient landed in the top-left window: "
+                "the position of the maximum inside the window, (r, c), must be shifted by the "
+                "window's corner, dx[i * stride + r, j * stride + c] += dout[i, j]",
+                output=_differs(offset=False)),
         Mistake("overwrote_overlaps", "where windows overlap, the gradients must add up "
                 "(+=), not overwrite each other (=)", output=_route("first", accumulate=False)),
     ),
