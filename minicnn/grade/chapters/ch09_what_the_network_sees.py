@@ -107,7 +107,7 @@ def _occlude_cases() -> tuple[Case, ...]:
 
 def _wide_images() -> list[Case]:
     """Seeded images 2x2 to 9x9 with 1 or 3 channels, float32 among them, patches 2 to 4,
-    strides 1 to 3, fills 0 and others, and a 20x20 image with the notebook's settings."""
+    strides 1 to 3, fills 0 and others, and a 16x16 image with the notebook's settings."""
     r = seeded(f"{MODULE}.occlude")
     cases = []
     for k in range(10):
@@ -122,8 +122,8 @@ def _wide_images() -> list[Case]:
         cases.append(Case(f"a {size_text(x)} {kind} image, patch {patch}, stride {stride}, "
                           f"fill {fill:g}", (x, patch, stride, fill),
                           atol=1e-6 if kind == "float32" else None))
-    big = r.uniform(0.05, 1, (20, 20, 1))
-    cases.append(Case("a large 20x20x1 image, patch 6, stride 2 (64 copies)", (big, 6, 2)))
+    big = r.uniform(0.05, 1, (16, 16, 1))
+    cases.append(Case("a large 16x16x1 image, patch 6, stride 2 (36 copies)", (big, 6, 2)))
     return cases
 
 
