@@ -22,8 +22,9 @@ import numpy as np
 
 from ._checks import positive_int
 
-__all__ = ["SAMPLE_PHOTOS", "SHIPPED_PHOTOS", "LETTERS", "sample_photo", "shipped_photo", "diagonal_image", "diagonal_filter",
-           "letter", "place", "to_grayscale", "shuffle_pixels"]
+__all__ = ["SAMPLE_PHOTOS", "SHIPPED_PHOTOS", "LETTERS", "sample_photo", "shipped_photo",
+           "diagonal_image", "diagonal_filter", "letter", "place", "to_grayscale",
+           "shuffle_pixels"]
 
 #: Names accepted by :func:`sample_photo`, with what they show.
 SAMPLE_PHOTOS: dict[str, str] = {
