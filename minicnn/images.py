@@ -3,7 +3,8 @@
 Everything here is channels-last: a grayscale image is ``(H, W)`` (or ``(H, W, 1)``), a colour
 image ``(H, W, 3)`` with the depth holding red, green and blue.
 
-- :func:`sample_photo` loads a real photograph that ships with matplotlib.
+- :func:`sample_photo` loads a real photograph that ships with matplotlib, and
+  :func:`shipped_photo` one of the small photographs that ship with minicnn (chapter 09).
 - :func:`diagonal_image` and :func:`diagonal_filter` are the 10 x 10 toy image of 0s and 1s with
   right-sloping diagonal lines, and the 3 x 3 filter that finds them.
 - :func:`letter` and :func:`place` draw a small letter anywhere on a blank canvas, to shift it
@@ -15,18 +16,33 @@ from __future__ import annotations
 
 import gzip
 import numbers
+from pathlib import Path
 
 import numpy as np
 
 from ._checks import positive_int
 
-__all__ = ["SAMPLE_PHOTOS", "LETTERS", "sample_photo", "diagonal_image", "diagonal_filter",
-           "letter", "place", "to_grayscale", "shuffle_pixels"]
+__all__ = ["SAMPLE_PHOTOS", "SHIPPED_PHOTOS", "LETTERS", "sample_photo", "shipped_photo",
+           "diagonal_image", "diagonal_filter", "letter", "place", "to_grayscale",
+           "shuffle_pixels"]
 
 #: Names accepted by :func:`sample_photo`, with what they show.
 SAMPLE_PHOTOS: dict[str, str] = {
     "grace_hopper": "portrait of the computer scientist Grace Hopper, colour, 600 x 512",
     "brain_mri": "a slice of a brain MRI scan, grayscale (R = G = B), 256 x 256",
+}
+
+#: Names accepted by :func:`shipped_photo`: (what it shows, where it comes from, its licence).
+#: minicnn/data/photos/README.md says more.
+SHIPPED_PHOTOS: dict[str, tuple[str, str, str]] = {
+    "chelsea": ("Chelsea the cat", "scikit-image's sample data (photo: Stefan van der Walt)",
+                "CC0"),
+    "coffee": ("a cup of coffee", "scikit-image's sample data (photo: Rachel Michetti)",
+               "CC0"),
+    "rocket": ("the launch of Falcon 9 carrying DSCOVR", "scikit-image's sample data "
+               "(photo: SpaceX)", "public domain"),
+    "skin_moles": ("a phone photo of skin with two small moles (not a dermoscopy image)",
+                   "the dermapred package's example image, cropped", "Apache License 2.0"),
 }
 
 
@@ -58,6 +74,31 @@ def sample_photo(name: str = "grace_hopper") -> np.ndarray:
         scan = np.frombuffer(f.read(), dtype=">u2").reshape(256, 256)
     gray = np.clip(scan, 0, 255).astype(np.uint8)
     return np.repeat(gray[:, :, np.newaxis], 3, axis=2)
+
+
+def shipped_photo(name: str) -> np.ndarray:
+    """One of the small photographs that ship with minicnn (``minicnn/data/photos``).
+
+    Parameters
+    ----------
+    name : str
+        One of ``SHIPPED_PHOTOS`` (``"chelsea"``, ``"coffee"``, ``"rocket"``,
+        ``"skin_moles"``); each entry says what the photo shows, its source and its licence.
+
+    Returns
+    -------
+    ndarray of uint8, shape (H, W, 3)
+        At most 192 pixels on a side: 128 x 192 for the three scikit-image photos,
+        192 x 192 for ``"skin_moles"``.
+    """
+    import matplotlib.image as mpimg  # imported here: the rest of the module needs only numpy
+
+    if name not in SHIPPED_PHOTOS:
+        choices = ", ".join(repr(n) for n in SHIPPED_PHOTOS)
+        raise ValueError(f"name must be one of {choices}, got {name!r}")
+    path = Path(__file__).resolve().parent / "data" / "photos" / f"{name}.png"
+    x = mpimg.imread(path)  # PNG: floats in 0..1
+    return np.round(x[..., :3] * 255).astype(np.uint8)
 
 
 # Three right-sloping lines (bottom-left to top-right) on the anti-diagonals row + col = 5,

@@ -1,5 +1,6 @@
 """Chapter 09, what the network sees: a network trained on the full Fashion-MNIST, and tools to
-look inside it (:func:`layer_outputs`, :func:`occlusion_map`, :func:`saliency_map`).
+look inside it (:func:`layer_outputs`, :func:`occlusion_map` with its two halves
+:func:`occlude` and :func:`average_drops`, :func:`saliency_map`).
 
 Looking inside a network is more rewarding when it has learned well, and training on all 60000
 images takes minutes, so the course ships the weights of one such network (about 100 KB).
@@ -29,7 +30,7 @@ from minicnn.losses import softmax
 from minicnn.network import Sequential
 
 __all__ = ["PRETRAINED_DIR", "MODELS", "RECIPE", "fashion_cnn", "weights_path", "load_pretrained",
-           "layer_outputs", "occlusion_map", "saliency_map"]
+           "layer_outputs", "occlude", "average_drops", "occlusion_map", "saliency_map"]
 
 #: Where the shipped weights live.
 PRETRAINED_DIR = Path(__file__).resolve().parent / "data" / "pretrained"
@@ -127,13 +128,93 @@ def layer_outputs(model: Sequential, image: np.ndarray) -> list[np.ndarray]:
     return outs
 
 
+def _corners(height: int, width: int, patch: int, stride: int) -> list[tuple[int, int]]:
+    """Top-left corners of the patch positions, row by row."""
+    return [(top, left) for top in range(0, height - patch + 1, stride)
+            for left in range(0, width - patch + 1, stride)]
+
+
+def occlude(image: np.ndarray, patch: int = 6, stride: int = 2,
+            fill: float = 0.0) -> np.ndarray:
+    """Copies of ``image``, each with one square patch covered: the inputs of an occlusion map.
+
+    The patch's top-left corner visits the rows ``0, stride, 2*stride, ...`` up to
+    ``H - patch`` and the same columns up to ``W - patch``, row by row:
+    ``n_rows = (H - patch) // stride + 1`` and ``n_cols = (W - patch) // stride + 1``
+    positions. Copy ``k`` is the image with ``copy[top:top+patch, left:left+patch, :] = fill``
+    for the k-th position.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, C) or (H, W)
+    patch, stride : int
+        The side of the square patch and how far it moves between positions.
+    fill : float
+        The value of the covered pixels (0 is Fashion-MNIST's black background).
+
+    Returns
+    -------
+    ndarray, shape (n_rows * n_cols, H, W, C)
+        The covered copies, in row-by-row order of the positions; ``image`` unchanged.
+    """
+    x = _one_image(image)
+    h, w = x.shape[:2]
+    patch = _checks.positive_int("patch", patch)
+    stride = _checks.positive_int("stride", stride)
+    if patch > min(h, w):
+        raise ValueError(f"patch={patch} is larger than the image ({h} x {w}); use at most "
+                         f"{min(h, w)}")
+    corners = _corners(h, w, patch, stride)
+    batch = np.repeat(x[np.newaxis], len(corners), axis=0).astype(np.result_type(x, float))
+    for k, (top, left) in enumerate(corners):
+        batch[k, top:top + patch, left:left + patch, :] = fill
+    return batch
+
+
+def average_drops(drops: np.ndarray, height: int, width: int, patch: int = 6,
+                  stride: int = 2) -> np.ndarray:
+    """The occlusion map: each pixel's mean drop over the patch positions that covered it.
+
+    Parameters
+    ----------
+    drops : ndarray, shape (N,)
+        One drop per position of :func:`occlude` (row by row),
+        ``N = ((height - patch) // stride + 1) * ((width - patch) // stride + 1)``.
+    height, width : int
+        The size of the covered image.
+    patch, stride : int
+        As given to :func:`occlude`.
+
+    Returns
+    -------
+    ndarray, shape (height, width)
+        ``total / count`` per pixel (the drops of the patches covering it, added up, over their
+        number); 0 where no patch reached.
+    """
+    drops = np.asarray(drops, dtype=np.float64)
+    patch = _checks.positive_int("patch", patch)
+    stride = _checks.positive_int("stride", stride)
+    corners = _corners(height, width, patch, stride)
+    if drops.shape != (len(corners),):
+        raise ValueError(f"drops must hold one value per patch position, {len(corners)} for a "
+                         f"{height} x {width} image with patch={patch} and stride={stride}; "
+                         f"got shape {drops.shape}")
+    total, count = np.zeros((height, width)), np.zeros((height, width))
+    for (top, left), d in zip(corners, drops, strict=True):
+        total[top:top + patch, left:left + patch] += d
+        count[top:top + patch, left:left + patch] += 1
+    return np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+
+
 def occlusion_map(model: Sequential, image: np.ndarray, label: int, patch: int = 6,
                   stride: int = 2, fill: float = 0.0, measure: str = "probability") -> np.ndarray:
     """Where the network looks: how much the class loses when a patch of the image is hidden.
 
     A ``patch`` x ``patch`` square of value ``fill`` is slid over the image with step
-    ``stride``; for each position the probability (or score) of class ``label`` is compared
-    with that of the intact image. Large values mark the regions the decision depends on.
+    ``stride`` (:func:`occlude`); for each position the probability (or score) of class
+    ``label`` is compared with that of the intact image, and each pixel gets the mean drop of
+    the positions that covered it (:func:`average_drops`). Large values mark the regions the
+    decision depends on.
 
     Parameters
     ----------
@@ -151,34 +232,18 @@ def occlusion_map(model: Sequential, image: np.ndarray, label: int, patch: int =
     Returns
     -------
     ndarray, shape (H, W)
-        Each pixel's mean probability drop over the patch positions that covered it
+        Each pixel's mean drop over the patch positions that covered it
         (negative where hiding the region made the network *more* sure).
     """
     if measure not in ("probability", "score"):
         raise ValueError(f"measure must be 'probability' or 'score', got {measure!r}")
     x = _one_image(image).astype(np.float32)
-    h, w = x.shape[:2]
-    patch = _checks.positive_int("patch", patch)
-    stride = _checks.positive_int("stride", stride)
-    if patch > min(h, w):
-        raise ValueError(f"patch={patch} is larger than the image ({h} x {w}); use at most "
-                         f"{min(h, w)}")
-    tops = range(0, h - patch + 1, stride)
-    lefts = range(0, w - patch + 1, stride)
-    batch = np.repeat(x[np.newaxis], len(tops) * len(lefts), axis=0)
-    corners = [(t, left) for t in tops for left in lefts]
-    for k, (t, left) in enumerate(corners):
-        batch[k, t:t + patch, left:left + patch, :] = fill
+    batch = occlude(x, patch, stride, fill).astype(np.float32)
     f = softmax if measure == "probability" else np.asarray
     out = f(model.forward(x[np.newaxis]))
     label = _check_label(label, out.shape[1])
-    base = float(out[0, label])
-    drops = base - f(model.forward(batch))[:, label]
-    total, count = np.zeros((h, w)), np.zeros((h, w))
-    for (t, left), d in zip(corners, drops, strict=True):
-        total[t:t + patch, left:left + patch] += d
-        count[t:t + patch, left:left + patch] += 1
-    return np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+    drops = float(out[0, label]) - f(model.forward(batch))[:, label]
+    return average_drops(drops, x.shape[0], x.shape[1], patch, stride)
 
 
 def saliency_map(model: Sequential, image: np.ndarray, label: int) -> np.ndarray:

@@ -83,6 +83,26 @@ def _suggest(w: int, f: int, s: int, p: int) -> str:
     return "; ".join(hints) if hints else "change the stride, the padding or the filter size"
 
 
+def what_it_gives(input_size: int, filter_size: int, stride: int = 1, padding: int = 0) -> str:
+    """The formula with the numbers filled in, and what the setting gives, in words.
+
+    For trying settings by hand: ``what_it_gives(6, 3, stride=3, padding=0)`` is
+    ``"(6 - 3 + 2*0) / 3 + 1 = 2: a 2 x 2 map"``; a setting that does not tile says so
+    (``= 3.5: not a whole number, the filter does not tile the input``) instead of raising.
+    """
+    w = positive_int("input_size", input_size)
+    f = positive_int("filter_size", filter_size)
+    s = positive_int("stride", stride)
+    p = positive_int("padding", padding, allow_zero=True)
+    text = f"({w} - {f} + 2*{p}) / {s} + 1"
+    if f > w + 2 * p:
+        return f"{text}: the {f}-wide filter does not fit in {w} + 2*{p} = {w + 2 * p} pixels"
+    value = (w - f + 2 * p) / s + 1
+    if (w - f + 2 * p) % s:
+        return f"{text} = {value:g}: not a whole number, the filter does not tile the input"
+    return f"{text} = {value:g}: a {value:g} x {value:g} map"
+
+
 def conv_output_shape(input_shape: tuple[int, int, int], n_filters: int, kernel_size: int,
                       stride: int = 1, padding: int = 0) -> tuple[int, int, int]:
     """Output shape (H', W', F) of a convolution over an (H, W, C) input."""

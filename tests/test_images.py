@@ -1,5 +1,7 @@
 """Tests for minicnn.images (chapter 01): hand-computed values for each function."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -39,6 +41,24 @@ def test_unknown_photo_lists_the_choices():
     with pytest.raises(ValueError, match=r"name must be one of 'grace_hopper', 'brain_mri', "
                                          r"got 'cat'"):
         images.sample_photo("cat")
+
+
+@pytest.mark.ch09
+@pytest.mark.parametrize("name", list(images.SHIPPED_PHOTOS))
+def test_shipped_photos_load_with_their_source_and_licence(name):
+    x = images.shipped_photo(name)
+    assert x.ndim == 3 and x.shape[2] == 3 and x.dtype == np.uint8
+    assert max(x.shape[:2]) == 192 and x.min() < x.max()
+    readme = (Path(images.__file__).parent / "data" / "photos" / "README.md").read_text()
+    what, source, licence = images.SHIPPED_PHOTOS[name]
+    row = next(line for line in readme.splitlines() if f"`{name}.png`" in line)
+    assert licence in row.replace("CC0, by", "CC0 by") or licence.split()[0] in row
+
+
+@pytest.mark.ch09
+def test_unknown_shipped_photo_lists_the_choices():
+    with pytest.raises(ValueError, match=r"name must be one of 'chelsea'.*got 'dog'"):
+        images.shipped_photo("dog")
 
 
 # --- the diagonal toy image ---------------------------------------------------------------

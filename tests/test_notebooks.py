@@ -18,7 +18,7 @@ CHAPTERS = {
     "06_fully_connected_and_loss": ("losses", "ex06"),
     "07_training": ("train", "ex07"),
     "08_hyperparameters": ("network", None),
-    "09_what_the_network_sees": ("plotting", None),
+    "09_what_the_network_sees": ("plotting", "ex09"),
 }
 WIDGET_CHAPTERS = {"02", "03", "04", "05", "06", "07", "08"}
 #: Each notebook's tests carry its chapter's marker (``pytest -m ch05`` checks notebook 05).

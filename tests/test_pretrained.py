@@ -64,6 +64,28 @@ def test_occlusion_map_finds_the_only_pixel_that_matters():
         pretrained.occlusion_map(one_pixel_model(0, 0), image, 0, patch=40)
 
 
+def test_occlude_and_average_drops_by_hand():
+    """The notebook's 4 x 4 example: patch 2, stride 2 gives four copies, one per quarter."""
+    image = np.arange(1.0, 17.0).reshape(4, 4, 1)
+    copies = pretrained.occlude(image, patch=2, stride=2, fill=-1.0)
+    assert copies.shape == (4, 4, 4, 1)
+    np.testing.assert_array_equal(copies[1, :, :, 0], [[1, 2, -1, -1], [5, 6, -1, -1],
+                                                       [9, 10, 11, 12], [13, 14, 15, 16]])
+    assert np.count_nonzero(copies == -1) == 16 and image.min() == 1  # image unchanged
+    heat = pretrained.average_drops(np.array([0.5, 0.0, 0.25, 1.0]), 4, 4, patch=2, stride=2)
+    np.testing.assert_array_equal(heat, [[0.5, 0.5, 0, 0], [0.5, 0.5, 0, 0],
+                                         [0.25, 0.25, 1, 1], [0.25, 0.25, 1, 1]])
+    # 3 x 3, patch 2, stride 1: the centre is under all four patches, a corner under one
+    heat = pretrained.average_drops(np.array([0.2, 0.0, 0.4, 0.6]), 3, 3, patch=2, stride=1)
+    assert heat[1, 1] == pytest.approx(0.3) and heat[0, 0] == pytest.approx(0.2)
+    assert heat[0, 1] == pytest.approx(0.1) and heat[2, 2] == pytest.approx(0.6)
+    # 5 x 5, patch 2, stride 2: the last row and column are never covered
+    heat = pretrained.average_drops(np.ones(4), 5, 5, patch=2, stride=2)
+    assert np.all(heat[4] == 0) and np.all(heat[:, 4] == 0) and heat[:4, :4].min() == 1
+    with pytest.raises(ValueError, match="drops must hold one value per patch position, 2"):
+        pretrained.average_drops(np.arange(6.0), 4, 6, patch=3, stride=2)
+
+
 def test_saliency_of_a_linear_model_is_its_weights():
     rng = np.random.default_rng(0)
     dense = Dense(28 * 28, 3, seed=0, dtype=np.float64)

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from minicnn import shapes
 from minicnn.shapes import conv_output_shape, output_size, pool_output_shape
 
 pytestmark = pytest.mark.ch03
@@ -78,3 +79,14 @@ def test_layer_shapes():
     assert conv_output_shape((5, 5, 3), 2, 3, 2, 1) == (3, 3, 2)
     assert pool_output_shape((28, 28, 8), 2, 2) == (14, 14, 8)
     assert pool_output_shape((7, 7, 16), 2, 2) == (3, 3, 16)  # windows that do not fit drop
+
+
+def test_what_it_gives_says_the_size_or_why_not():
+    """The notebook's checker for the 6 x 6 puzzle: numbers by hand, no exception."""
+    assert shapes.what_it_gives(6, 3, stride=3) == "(6 - 3 + 2*0) / 3 + 1 = 2: a 2 x 2 map"
+    assert shapes.what_it_gives(5, 3, 2, 1) == "(5 - 3 + 2*1) / 2 + 1 = 3: a 3 x 3 map"
+    assert shapes.what_it_gives(6, 3, 2, 1).endswith("= 3.5: not a whole number, the filter "
+                                                     "does not tile the input")
+    assert "does not fit in 2 + 2*0 = 2 pixels" in shapes.what_it_gives(2, 5)
+    with pytest.raises(ValueError, match="stride"):
+        shapes.what_it_gives(6, 3, stride=0)
