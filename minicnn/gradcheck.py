@@ -133,7 +133,7 @@ def check_layers(model, x: np.ndarray, y: np.ndarray | None = None, loss=None, s
     spoils the gradients of every layer before it, so all of those show large errors. Here
     ``x`` is run forward through the model (copied, in float64), and each layer's backward
     pass is compared with numerical gradients (:func:`check_layer`) on the array that reached
-    it, nudged by about 1e-4 so that no two numbers tie. Only the layer with the bug shows a
+    it, nudged by about 0.01 so that no two numbers tie. Only the layer with the bug shows a
     large error.
 
     Parameters
@@ -157,8 +157,8 @@ def check_layers(model, x: np.ndarray, y: np.ndarray | None = None, loss=None, s
     errors = {}
     for i, layer in enumerate(model.layers):
         # After a ReLU many inputs are exactly 0 and tie inside a pooling window, where the
-        # slope is not defined; a nudge of about 1e-4 (far above eps) separates them.
-        probe = out + 1e-4 * rng.standard_normal(out.shape)
+        # slope is not defined; a nudge of about 0.01 (far above eps) separates them.
+        probe = out + 0.01 * rng.standard_normal(out.shape)
         errors[f"{i} {layer.label()}"] = check_layer(layer, probe, seed, max_checks, eps)
         out = layer.forward(out)
     if y is not None:
