@@ -39,6 +39,35 @@ def dense_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarr
     raise NotImplementedError("Exercise 6.1: dense_forward")
 
 
+def dense_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of :func:`dense_forward`: the dense layer's backward pass.
+
+    Derived in notebook 06, section "The dense layer's backward pass" (worked with N = 2,
+    D = 3, M = 2, then checked numerically).
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, M)
+        The loss's gradient with respect to the layer's output ``out``. It already carries
+        the loss's ``1 / N`` (it comes from a mean over the batch): do not divide again.
+    cache : tuple
+        ``(x, w, b)``, what :func:`dense_forward` returned beside ``out``: x (N, D),
+        w (D, M), b (M,).
+
+    Returns
+    -------
+    dx : ndarray, shape (N, D)
+        ``dx = dout @ w.T``: ``dx[n, d] = sum_m dout[n, m] * w[d, m]``.
+    dw : ndarray, shape (D, M)
+        ``dw = x.T @ dout``: ``dw[d, m] = sum_n x[n, d] * dout[n, m]``, summed over the
+        batch because every row used the same w.
+    db : ndarray, shape (M,)
+        ``db = dout.sum(axis=0)``: every row used the same b, so the rows' gradients add up.
+        N may be 1; an integer x gives float gradients.
+    """
+    raise NotImplementedError("Exercise 6.5: dense_backward")
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Turn each row of scores into probabilities that sum to 1.
 

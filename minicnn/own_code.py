@@ -10,8 +10,9 @@ each layer of the network gets a namespace of the learner's functions instead::
 The learner's ``conv2d``, ``max_pool`` and ``max_pool_backward`` take one image; a layer passes
 a batch, so :func:`exercise_ops` runs them on each image in turn (pure-Python loops: slow, and
 fine on a small slice of the data). ``conv_backward``, ``relu``, ``relu_backward``,
-``dense_forward``, the loss functions and ``sgd_step`` take the batch as they are. The dense
-layer's backward pass is still the package's: no exercise asks for it yet.
+``dense_forward``, ``dense_backward``, the loss functions and ``sgd_step`` take the batch as
+they are. An exercise file written before ``dense_backward`` was an exercise may lack it; the
+dense layer then runs the package's backward pass.
 Shapes are channels-last: a batch is (N, H, W, C), filters are (F, kh, kw, C).
 """
 
@@ -35,6 +36,8 @@ NEEDED = {"ex02_convolution": ("conv2d",), "ex04_relu": ("relu", "relu_backward"
           "ex06_dense_and_loss": ("dense_forward", "softmax", "cross_entropy",
                                   "softmax_cross_entropy_grad"),
           "ex07_training": ("conv_backward", "sgd_step")}
+#: Used when the learner's file has them, the package's own otherwise.
+OPTIONAL = {"ex06_dense_and_loss": ("dense_backward",)}
 
 
 def load_exercises(folder=None) -> SimpleNamespace:
@@ -55,6 +58,9 @@ def load_exercises(folder=None) -> SimpleNamespace:
                 raise AttributeError(f"{folder.name}/{module}.py has no function {name}(); "
                                      "keep the names of the starter file")
             functions[name] = getattr(mod, name)
+        for name in OPTIONAL.get(module, ()):
+            if callable(getattr(mod, name, None)):
+                functions[name] = getattr(mod, name)
     return SimpleNamespace(**functions)
 
 
@@ -67,9 +73,23 @@ def missing_exercises(folder=None) -> list[str]:
     """
     from minicnn.grade import find_exercises, grade_submission
 
+    folder = find_exercises(folder)
     needed = [f"{module}.{name}" for module, names in NEEDED.items() for name in names]
-    sub = grade_submission(find_exercises(folder), only=needed)
+    needed += [f"{module}.{name}" for module, names in OPTIONAL.items() for name in names
+               if _defines(folder / f"{module}.py", name)]
+    sub = grade_submission(folder, only=needed)
     return [f"{r.exercise}.{r.function}" for r in sub.results if not r.passed]
+
+
+def _defines(path: Path, name: str) -> bool:
+    """Whether the file at ``path`` defines a function ``name`` (read, not run)."""
+    import ast
+
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return False
+    return any(isinstance(node, ast.FunctionDef) and node.name == name for node in tree.body)
 
 
 def _load(path: Path) -> ModuleType:
@@ -120,7 +140,8 @@ def exercise_ops(code) -> dict:
             MaxPool2D: SimpleNamespace(max_pool_forward=max_pool_forward,
                                        max_pool_backward=max_pool_backward),
             Dense: SimpleNamespace(dense_forward=code.dense_forward,
-                                   dense_backward=dense.dense_backward),
+                                   dense_backward=getattr(code, "dense_backward",
+                                                          dense.dense_backward)),
             "loss": SimpleNamespace(softmax_cross_entropy=softmax_cross_entropy,
                                     sgd_step=code.sgd_step)}
 

@@ -102,22 +102,71 @@ def show_feature_maps(maps: np.ndarray, ncols: int | None = None, title: str | N
 
 
 def show_filters(w: np.ndarray, ncols: int | None = None, title: str | None = None,
-                 size: float = 1.5):
+                 size: float = 1.5, shared_scale: bool | float = False):
     """Filters (F, kh, kw, C), one picture each: in colour when C == 3, otherwise the mean over
-    depth on a blue-white-red scale (blue negative, red positive)."""
+    depth on a blue-white-red scale (blue negative, red positive).
+
+    By default each filter gets its own colour scale, which shows its pattern but not how
+    strong it is next to the others. ``shared_scale=True`` puts every filter on one scale,
+    from minus to plus the largest absolute weight, and adds a colour bar; a number sets that
+    limit, so two figures (before and after training, say) can share it.
+    """
     w = np.asarray(w)
     fig, axes = grid(w.shape[0], ncols, size)
+    limit = _filter_limit(w, shared_scale)
+    im = None
     for f, ax in enumerate(axes):
         flt = w[f]
         if flt.shape[2] == 3:
-            lo, hi = flt.min(), flt.max()
-            show_image((flt - lo) / (hi - lo + 1e-12), ax=ax, title=f"filter {f}")
+            lo, hi = (-limit, limit) if limit else (flt.min(), flt.max())
+            show_image(np.clip((flt - lo) / (hi - lo + 1e-12), 0, 1), ax=ax, title=f"filter {f}")
         else:
+            own = limit or np.abs(flt).max()
             show_image(flt.mean(axis=2), ax=ax, title=f"filter {f}", cmap="bwr",
-                       vmin=-np.abs(flt).max(), vmax=np.abs(flt).max())
+                       vmin=-own, vmax=own)
+            im = ax.images[-1]
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    if limit and im is not None:
+        fig.colorbar(im, ax=axes, fraction=0.02, pad=0.02, label="weight")
+    return fig
+
+
+def _filter_limit(w: np.ndarray, shared_scale: bool | float) -> float:
+    if shared_scale is False or shared_scale is None:
+        return 0.0
+    if shared_scale is True:
+        return float(np.abs(w).max()) or 1.0
+    return float(shared_scale)
+
+
+def compare_filters(rows: dict, size: float = 1.3, title: str | None = None):
+    """Sets of filters (F, kh, kw, C) in rows, e.g. ``{"before": w0, "after": w1,
+    "change": w1 - w0}``: one blue-white-red scale for every picture (the mean over depth),
+    minus to plus the largest absolute value shown, and one colour bar for all of them."""
+    rows = {name: np.asarray(w) for name, w in rows.items()}
+    n = max(w.shape[0] for w in rows.values())
+    limit = max(float(np.abs(w.mean(axis=3)).max()) for w in rows.values()) or 1.0
+    fig, axes = plt.subplots(len(rows), n, figsize=(size * n + 1.2, size * len(rows)),
+                             squeeze=False, layout="constrained")
+    for r, (name, w) in enumerate(rows.items()):
+        for f in range(n):
+            ax = axes[r, f]
+            if f >= w.shape[0]:
+                ax.axis("off")
+                continue
+            im = ax.imshow(w[f].mean(axis=2), cmap="bwr", vmin=-limit, vmax=limit,
+                           interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(f"filter {f}")
+            if f == 0:
+                ax.set_ylabel(name)
+    fig.colorbar(im, ax=axes, fraction=0.03, pad=0.02, label="weight")
+    if title:
+        fig.suptitle(title)
     return fig
 
 
@@ -128,8 +177,8 @@ def plot_history(history, title: str | None = None):
     ax1.plot(epochs, history["loss"], "o-", label="training")
     ax2.plot(epochs, history["accuracy"], "o-", label="training")
     if "val_loss" in history:
-        ax1.plot(epochs, history["val_loss"], "s--", label="test")
-        ax2.plot(epochs, history["val_accuracy"], "s--", label="test")
+        ax1.plot(epochs, history["val_loss"], "s--", label="validation")
+        ax2.plot(epochs, history["val_accuracy"], "s--", label="validation")
     ax1.set(xlabel="epoch", ylabel="loss", title="loss")
     ax2.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
     for ax in (ax1, ax2):

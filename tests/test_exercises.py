@@ -138,3 +138,44 @@ def test_the_network_needs_no_missing_exercise():
     from minicnn.own_code import missing_exercises
 
     assert missing_exercises(FOLDER) == []
+
+
+@pytest.mark.ch06
+def test_own_dense_layer_runs_the_learners_dense_backward(own):
+    from minicnn.own_code import network_from_exercises
+
+    mine = network_from_exercises(own, model=small_models())
+    assert mine.layers[6].ops.dense_backward is own.dense_backward
+    calls = []
+    mine.layers[6].ops.dense_backward = lambda d, c: calls.append(d.shape) or \
+        own.dense_backward(d, c)
+    mine.forward(np.zeros((2, 10, 10, 1)))
+    mine.backward(np.ones((2, 4)))
+    assert calls == [(2, 4)]
+
+
+@pytest.mark.ch06
+def test_a_file_without_dense_backward_runs_the_packages(tmp_path):
+    """An exercise file from before dense_backward was an exercise: the package's is used,
+    and missing_exercises() does not ask for it; once the file has it, it is graded."""
+    import shutil
+
+    from minicnn import dense
+    from minicnn.layers import Dense
+    from minicnn.own_code import exercise_ops, load_exercises, missing_exercises
+
+    folder = tmp_path / "exercises"
+    shutil.copytree(REPO / "solutions", folder, ignore=shutil.ignore_patterns("__pycache__"))
+    path = folder / "ex06_dense_and_loss.py"
+    text = path.read_text()
+    start = text.index("def dense_backward")
+    end = text.index("def softmax(")
+    path.write_text(text[:start] + text[end:])
+    code = load_exercises(folder)
+    assert not hasattr(code, "dense_backward")
+    assert exercise_ops(code)[Dense].dense_backward is dense.dense_backward
+    assert missing_exercises(folder) == []
+    path.write_text(text[:start] + "def dense_backward(dout, cache):\n"
+                    "    x, w, _ = cache\n    return dout @ w.T, x.T @ dout, dout\n\n\n"
+                    + text[end:])
+    assert missing_exercises(folder) == ["ex06_dense_and_loss.dense_backward"]

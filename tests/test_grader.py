@@ -435,6 +435,7 @@ PACKAGE = {
     "ex05_pooling.max_pool": ("minicnn.pooling",),
     "ex05_pooling.max_pool_backward": ("minicnn.pooling",),
     "ex06_dense_and_loss.dense_forward": ("minicnn.dense", "minicnn.layers"),
+    "ex06_dense_and_loss.dense_backward": ("minicnn.dense",),
     "ex06_dense_and_loss.softmax": ("minicnn.losses",),
     "ex06_dense_and_loss.cross_entropy": ("minicnn.losses",),
     "ex06_dense_and_loss.softmax_cross_entropy_grad": ("minicnn.losses",),
@@ -462,8 +463,17 @@ def _conv_cache_is_the_exercises():
             and cache[2] is b and tuple(cache[3:5]) == (1, 0))
 
 
+def _dense_cache_is_the_exercises():
+    from minicnn.dense import dense_forward
+
+    x, w, b = np.ones((2, 3)), np.ones((3, 2)), np.zeros(2)
+    cache = dense_forward(x, w, b)[1]
+    return len(cache) == 3 and np.array_equal(cache[0], x) and cache[1] is w and cache[2] is b
+
+
 # Functions that take a cache: the package's forward pass must also make the exercise's cache.
 CACHE_CHECKS = {"ex05_pooling.max_pool_backward": _pool_cache_is_the_exercises,
+                "ex06_dense_and_loss.dense_backward": _dense_cache_is_the_exercises,
                 "ex07_training.conv_backward": _conv_cache_is_the_exercises}
 
 

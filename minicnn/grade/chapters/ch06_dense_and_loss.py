@@ -1,5 +1,7 @@
 """Chapter 06, the fully-connected layer and the loss: ``dense_forward(x, w, b) -> (out,
-cache)``, ``softmax``, ``cross_entropy`` and ``softmax_cross_entropy_grad``."""
+cache)``, ``softmax``, ``cross_entropy`` and ``softmax_cross_entropy_grad``; and
+``dense_backward(dout, cache) -> (dx, dw, db)``, the cache being what ``dense_forward``
+returns."""
 
 from __future__ import annotations
 
@@ -447,4 +449,149 @@ SOFTMAX_GRAD = Exercise(
 )
 
 
-EXERCISES = (DENSE, SOFTMAX, CROSS_ENTROPY, SOFTMAX_GRAD)
+# ---------------------------------------------------------------------------- 6.5
+def dense_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(dx, dw, db) of ``x @ w + b``: ``dout @ w.T``, ``x.T @ dout``, ``dout.sum(axis=0)``."""
+    x, w, _ = cache
+    x = np.asarray(x, dtype=np.float64)
+    d = np.asarray(dout, dtype=np.float64)
+    return d @ np.asarray(w, dtype=np.float64).T, x.T @ d, d.sum(axis=0)
+
+
+def _dense_backward_cases() -> tuple[Case, ...]:
+    # the notebook's example (section "The dense layer's backward pass"), worked by hand there
+    x = np.array([[1.0, 2.0, 0.0], [3.0, -1.0, 1.0]])
+    w = np.array([[1.0, -1.0], [0.0, 2.0], [-2.0, 1.0]])
+    b = np.array([0.5, -0.5])
+    dout = np.array([[1.0, -1.0], [2.0, 0.5]])
+    cases = [Case("the notebook's example: dout (2, 2), cache = (x (2, 3), w (3, 2), b (2,))",
+                  (dout, (x, w, b)))]
+    r = np.random.default_rng(14)
+    for n, d, m in ((4, 3, 3), (1, 5, 2), (3, 4, 3), (5, 2, 4)):
+        cases.append(_dense_backward_case(r, r.normal(size=(n, d)), m))
+    r = seeded(f"{MODULE}.dense_backward")
+    for k in range(12):
+        n, d, m = (int(v) for v in r.integers(1, 7, 3))
+        if k % 4 == 0:
+            m = d  # as many outputs as inputs: dout @ w has the right shape, wrongly
+        if k % 5 == 1:
+            n = 1
+        x = r.normal(size=(n, d))
+        if k % 3 == 1:
+            x = r.integers(-5, 6, (n, d))
+        elif k % 3 == 2:
+            x = x.astype(np.float32)
+        cases.append(_dense_backward_case(r, x, m))
+    cases.append(_dense_backward_case(r, r.normal(size=(60, 30)), 10))
+    return with_traits(cases, _dense_backward_traits)
+
+
+def _dense_backward_case(r: np.random.Generator, x: np.ndarray, m: int) -> Case:
+    n, d = x.shape
+    w, b = r.normal(size=(d, m)), r.normal(size=m)
+    dout = np.round(r.normal(size=(n, m)), 3)
+    kind = "" if x.dtype == np.float64 else f" {x.dtype}"
+    tol = {"rtol": 1e-5, "atol": 1e-6} if x.dtype == np.float32 else {}
+    return Case(f"dout {n, m}, cache = (x {n, d}{kind}, w {d, m}, b ({m},))",
+                (dout, (x, w, b)), **tol)
+
+
+def _dense_backward_traits(case: Case) -> list[str]:
+    dout, (x, w, _) = case.args
+    traits = []
+    if x.shape[0] == 1:
+        traits.append("a single row (N = 1)")
+    if w.shape[0] == w.shape[1]:
+        traits.append("as many inputs as outputs (D == M)")
+    if x.dtype.kind in "iu":
+        traits.append(f"an integer ({x.dtype}) x")
+    if x.dtype == np.float32:
+        traits.append("a float32 x")
+    if x.size >= 1000:
+        traits.append(f"a large x ({x.size} values)")
+    return traits
+
+
+def _part(out: Outcome, i: int):
+    v = out.value
+    if isinstance(v, tuple | list) and len(v) == 3 and isinstance(v[i], np.ndarray):
+        return np.asarray(v[i], dtype=np.float64)
+    return None
+
+
+def _part_is(case: Case, out: Outcome, i: int, wrong) -> bool:
+    """Part ``i`` of the answer equals ``wrong`` (an array) and is not the right answer."""
+    got, right = _part(out, i), dense_backward(*case.args)[i]
+    if got is None or wrong is None:
+        return False
+    wrong = np.asarray(wrong, dtype=np.float64)
+    return (got.shape == wrong.shape and np.allclose(got, wrong, rtol=1e-5, atol=1e-7)
+            and not (got.shape == right.shape and np.allclose(got, right, rtol=1e-5,
+                                                              atol=1e-7)))
+
+
+def _dw_transposed(case: Case, out: Outcome) -> bool:
+    return _part_is(case, out, 1, dense_backward(*case.args)[1].T)
+
+
+def _dx_w_not_transposed(case: Case, out: Outcome) -> bool:
+    dout, (_, w, _) = case.args
+    return w.shape[0] == w.shape[1] and _part_is(case, out, 0, dout @ w)
+
+
+def _db_not_summed(case: Case, out: Outcome) -> bool:
+    dout = np.asarray(case.args[0], dtype=np.float64)
+    return any(_part_is(case, out, 2, wrong) for wrong in (dout, dout[0], dout[-1]))
+
+
+def _db_wrong_axis(case: Case, out: Outcome) -> bool:
+    return _part_is(case, out, 2, np.asarray(case.args[0], dtype=np.float64).sum(axis=1))
+
+
+def _divided_by_n_again(case: Case, out: Outcome) -> bool:
+    """Some gradient is the right one divided by N, the others right or divided too."""
+    n = case.args[0].shape[0]
+    if n == 1:
+        return False
+    right = dense_backward(*case.args)
+    divided = 0
+    for i, want in enumerate(right):
+        got = _part(out, i)
+        if got is None or got.shape != want.shape:
+            return False
+        if _part_is(case, out, i, want / n):
+            divided += 1
+        elif not np.allclose(got, want, rtol=1e-5, atol=1e-7):
+            return False
+    return divided > 0
+
+
+DENSE_BACKWARD = Exercise(
+    "6.5", MODULE, "dense_backward", 2.0,
+    "unpack x, w, b = cache; return (dout @ w.T, x.T @ dout, dout.sum(axis=0))",
+    ("dout", "cache"), _dense_backward_cases(), dense_backward,
+    kind="tuple", parts=("dx", "dw", "db"), part_credit=(0.4, 0.4, 0.2),
+    mistakes=(
+        Mistake("swapped_order", "return (dx, dw, db) in that order",
+                output=lambda c: (lambda dx, dw, db: (dw, dx, db))(*dense_backward(*c.args))),
+        Mistake("divided_by_n_again", "your gradients are divided by N: dout comes from the "
+                "mean loss and already carries its 1 / N, so dividing again makes them N "
+                "times too small; dw = x.T @ dout and db = dout.sum(axis=0), plain sums",
+                test=_divided_by_n_again),
+        Mistake("dw_transposed", "dw is transposed: dout.T @ x has shape (M, D); the weights "
+                "w are (D, M), and so is their gradient, dw = x.T @ dout",
+                test=_dw_transposed),
+        Mistake("dx_w_not_transposed", "dx uses w as it is (dout @ w): each input d reached "
+                "output m through w[d, m], so dx[n, d] = sum_m dout[n, m] * w[d, m], which "
+                "is dout @ w.T", test=_dx_w_not_transposed),
+        Mistake("db_not_summed", "db is not summed over the batch: every row of the batch "
+                "used the same b, so b's gradient adds up the rows' gradients, "
+                "db = dout.sum(axis=0), shape (M,)", test=_db_not_summed),
+        Mistake("db_wrong_axis", "db is summed along the wrong axis: dout.sum(axis=1) adds "
+                "the outputs of each row; b has one entry per output, so sum over the batch, "
+                "dout.sum(axis=0)", test=_db_wrong_axis),
+    ),
+)
+
+
+EXERCISES = (DENSE, SOFTMAX, CROSS_ENTROPY, SOFTMAX_GRAD, DENSE_BACKWARD)
