@@ -123,8 +123,16 @@ def dense_vs_conv(h: int, w: int, k: int, n_filters: int):
     counts = {"dense": h * w * outputs + outputs, "conv": n_filters * (k * k + 1)}
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.8), gridspec_kw={"width_ratios": [1, 1, 1.2]})
     for ax, kind in zip(axes[:2], ("dense", "conv"), strict=True):
-        _grid(ax, (h, w), fc=lambda i, j, dense=kind == "dense": "#c6dbef" if dense else (
-            "#fdae6b" if 4 <= i < 4 + k and 5 <= j < 5 + k else "white"))
+        # the pixels as one image (a patch per pixel would be slow to draw), grid lines on top
+        colours = np.ones((h, w, 3))
+        if kind == "dense":
+            colours[:] = (0.78, 0.86, 0.94)
+        else:
+            colours[4:4 + k, 5:5 + k] = (0.99, 0.68, 0.42)
+        ax.imshow(colours, extent=(0, w, h, 0), interpolation="nearest")
+        ax.add_collection(LineCollection(
+            [[(0, i), (w, i)] for i in range(h + 1)] + [[(j, 0), (j, h)] for j in range(w + 1)],
+            colors="0.4", linewidths=0.5))
         target = (w + 3, h / 2)
         cells = [(i, j) for i in range(h) for j in range(w)] if kind == "dense" else [
             (i, j) for i in range(4, 4 + k) for j in range(5, 5 + k)]
