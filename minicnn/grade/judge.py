@@ -183,8 +183,9 @@ def _grade_parts(ex: Exercise, outcomes: list[Outcome], result) -> Result:
     """A tuple answer graded part by part: each part (dx, dw, db) its own checks, points and
     feedback line, so that a learner knows which part is wrong."""
     lines, points, mistakes, right = [], 0.0, set(), []
+    expected = {_key(c.args): ex.expected(c) for c in ex.cases}
     for i, (name, share) in enumerate(zip(ex.parts, ex.part_credit, strict=True)):
-        part = _part_exercise(ex, i, outcomes)
+        part = _part_exercise(ex, i, outcomes, expected)
         got = _grade_outcomes(part, [_part_outcome(o, i, len(ex.parts)) for o in outcomes],
                               {}, result)
         points += got.points
@@ -194,20 +195,23 @@ def _grade_parts(ex: Exercise, outcomes: list[Outcome], result) -> Result:
         lines.append(f"{name} ({_number(share * ex.points)} of {_number(ex.points)} points): "
                      f"{got.feedback}")
     passed = len(right) == len(ex.parts)
+    if passed:
+        return result(ex.points, True, f"passed all {len(ex.cases)} checks of "
+                      f"{', '.join(ex.parts[:-1])} and {ex.parts[-1]}", "passed")
     wrong = [name for name in ex.parts if name not in right]
-    if right and not passed:
+    if right:
         lines.insert(0, f"{' and '.join(right)} {'is' if len(right) == 1 else 'are'} right; "
                      f"{' and '.join(wrong)} {'is' if len(wrong) == 1 else 'are'} not:")
-    return result(ex.points if passed else points, passed, "\n".join(lines),
-                  "passed" if passed else "failed", sorted(mistakes))
+    return result(points, False, "\n".join(lines), "failed", sorted(mistakes))
 
 
 def _number(x: float) -> str:
     return f"{round(x, 2):g}"
 
 
-def _part_exercise(ex: Exercise, i: int, outcomes: list[Outcome]) -> Exercise:
-    """Item ``i`` of the tuple as an exercise of its own: its reference, its mistakes."""
+def _part_exercise(ex: Exercise, i: int, outcomes: list[Outcome], expected: dict) -> Exercise:
+    """Item ``i`` of the tuple as an exercise of its own: its reference (the whole answers in
+    ``expected``, worked out once for all the parts), its mistakes."""
     name = ex.parts[i]
     whole = {id(c): o for c, o in zip(ex.cases, outcomes, strict=True)}
 
@@ -233,8 +237,12 @@ def _part_exercise(ex: Exercise, i: int, outcomes: list[Outcome]) -> Exercise:
     mistakes = tuple(project(m) for m in ex.mistakes if not m.parts or name in m.parts)
     return dataclasses.replace(ex, kind="array", parts=(), part_credit=(),
                                points=ex.points * ex.part_credit[i], separate_parts=False,
-                               reference=lambda *a, **k: ex.reference(*a, **k)[i],
+                               reference=lambda *a, **k: expected[_key(a)][i],
                                mistakes=mistakes)
+
+
+def _key(args: tuple) -> tuple:
+    return tuple(id(a) for a in args)
 
 
 def _part_outcome(out: Outcome, i: int, n: int) -> Outcome:
