@@ -18,6 +18,13 @@ def conv_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarra
     * w[f]) + b[f]``. So ``dout[n, i, j, f]`` flows back to that window of the (padded)
     image ``n``, weighted by ``w[f]``; to ``w[f]``, weighted by the window; and to ``b[f]``.
 
+    Derived, with numbers to redo by hand, in notebook 02 (``notebooks/02_convolution.ipynb``),
+    sections "The convolution's backward pass in 1-D", "The backward pass in 2-D" and "Stride
+    and padding, going back": ``db`` is ``dout`` summed; ``dw`` is the (padded) input
+    correlated with ``dout``; ``dx`` is the full convolution of ``dout``, spread out by the
+    stride, with the filter rotated by 180 degrees, the padding cropped off. dx, dw and db are
+    graded as separate checks.
+
     Parameters
     ----------
     dout : ndarray, shape (N, H', W', F)

@@ -260,7 +260,24 @@ def test_conv_backward_gives_credit_for_the_right_outputs(runs):
     result = runs["mistakes"][path]
     ex = next(e for e in EXERCISES if e.function == "conv_backward")
     assert result.points == pytest.approx(ex.points * (1 - ex.part_credit[2]))
-    assert "dx and dw are right" in result.feedback or "partial credit" in result.feedback
+    lines = result.feedback.split("\n")
+    assert lines[0] == "dx and dw are right; db is not:", result.feedback
+    assert lines[1].startswith("dx (1.2 of 3 points): passed all")
+    assert lines[2].startswith("dw (1.2 of 3 points): passed all")
+    assert lines[3].startswith("db (0.6 of 3 points): 0 of") and "db_per_sample" not in lines[1]
+
+
+@pytest.mark.ch07
+@pytest.mark.parametrize("mistake, part", [("kernel_not_rotated", "dx"), ("not_cropped", "dx"),
+                                           ("dw_swapped", "dw"), ("db_per_position", "db")])
+def test_conv_backward_names_the_mistake_on_the_wrong_part_only(runs, mistake, part):
+    """Each part is its own check: a mistake in one part leaves the others full marks."""
+    result = runs["mistakes"][FIXTURES / "mistakes" / "ex07_training" /
+                              f"conv_backward__{mistake}.py"]
+    lines = {line.split(" ", 1)[0]: line for line in result.feedback.split("\n")[1:]}
+    assert result.mistakes == [mistake], result.feedback
+    for name, line in lines.items():
+        assert ("passed all" in line) == (name != part), result.feedback
 
 
 @pytest.mark.ch03

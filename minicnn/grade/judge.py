@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from minicnn.grade._codec import decode
-from minicnn.grade.spec import Case, Exercise, Outcome, Verdict, describe, matches
+from minicnn.grade.spec import Case, Exercise, Mistake, Outcome, Verdict, describe, matches
 
 __all__ = ["Result", "Verdict", "clean", "forbidden_result", "grade_function", "judge_case"]
 
@@ -142,6 +143,12 @@ def grade_function(ex: Exercise, report: dict | None, failure: str = "",
         return result(0.0, False, f"not implemented yet: replace the line "
                       f"`raise NotImplementedError(\"{ex.marker}\")` in {ex.module}.py with "
                       f"your code. Task: {ex.task}.", "not implemented")
+    if ex.separate_parts and len(outcomes) == len(ex.cases):
+        return _grade_parts(ex, outcomes, result)
+    return _grade_outcomes(ex, outcomes, report, result)
+
+
+def _grade_outcomes(ex: Exercise, outcomes: list[Outcome], report: dict, result) -> Result:
     verdicts = [judge_case(ex, c, o) for c, o in zip(ex.cases, outcomes, strict=False)]
     n_ok = sum(v.ok for v in verdicts)
     earned = sum(v.share for v in verdicts)
@@ -170,6 +177,80 @@ def grade_function(ex: Exercise, report: dict | None, failure: str = "",
         lines.append("(it ran out of memory: the grader allows 2 GiB)")
     mistakes = sorted({v.mistake for _, v in named})
     return result(points, False, " ".join(lines), "failed", mistakes)
+
+
+def _grade_parts(ex: Exercise, outcomes: list[Outcome], result) -> Result:
+    """A tuple answer graded part by part: each part (dx, dw, db) its own checks, points and
+    feedback line, so that a learner knows which part is wrong."""
+    lines, points, mistakes, right = [], 0.0, set(), []
+    expected = {_key(c.args): ex.expected(c) for c in ex.cases}
+    for i, (name, share) in enumerate(zip(ex.parts, ex.part_credit, strict=True)):
+        part = _part_exercise(ex, i, outcomes, expected)
+        got = _grade_outcomes(part, [_part_outcome(o, i, len(ex.parts)) for o in outcomes],
+                              {}, result)
+        points += got.points
+        mistakes |= set(got.mistakes)
+        if got.passed:
+            right.append(name)
+        lines.append(f"{name} ({_number(share * ex.points)} of {_number(ex.points)} points): "
+                     f"{got.feedback}")
+    passed = len(right) == len(ex.parts)
+    if passed:
+        return result(ex.points, True, f"passed all {len(ex.cases)} checks of "
+                      f"{', '.join(ex.parts[:-1])} and {ex.parts[-1]}", "passed")
+    wrong = [name for name in ex.parts if name not in right]
+    if right:
+        lines.insert(0, f"{' and '.join(right)} {'is' if len(right) == 1 else 'are'} right; "
+                     f"{' and '.join(wrong)} {'is' if len(wrong) == 1 else 'are'} not:")
+    return result(points, False, "\n".join(lines), "failed", sorted(mistakes))
+
+
+def _number(x: float) -> str:
+    return f"{round(x, 2):g}"
+
+
+def _part_exercise(ex: Exercise, i: int, outcomes: list[Outcome], expected: dict) -> Exercise:
+    """Item ``i`` of the tuple as an exercise of its own: its reference (the whole answers in
+    ``expected``, worked out once for all the parts), its mistakes."""
+    name = ex.parts[i]
+    whole = {id(c): o for c, o in zip(ex.cases, outcomes, strict=True)}
+
+    def item(value):
+        return value[i] if isinstance(value, (tuple, list)) and len(value) == len(
+            ex.parts) else None
+
+    def project(m: Mistake) -> Mistake:
+        """A part's mistake is judged on its item; any other is a mistake of the whole
+        answer, named on each wrong part only when the whole answer is what it gives."""
+        if m.parts:
+            output = None if m.output is None else (lambda c, f=m.output: item(f(c)))
+            test = None if m.test is None else (lambda c, o, f=m.test: f(c, whole[id(c)]))
+            return dataclasses.replace(m, output=output, test=test)
+
+        def test(c: Case, o: Outcome) -> bool:
+            out = whole[id(c)]
+            return (m.test is not None and bool(m.test(c, out))) or (
+                m.output is not None and out.status == "returned"
+                and matches(ex, m.output(c), out.value))
+        return dataclasses.replace(m, output=None, test=test)
+
+    mistakes = tuple(project(m) for m in ex.mistakes if not m.parts or name in m.parts)
+    return dataclasses.replace(ex, kind="array", parts=(), part_credit=(),
+                               points=ex.points * ex.part_credit[i], separate_parts=False,
+                               reference=lambda *a, **k: expected[_key(a)][i],
+                               mistakes=mistakes)
+
+
+def _key(args: tuple) -> tuple:
+    return tuple(id(a) for a in args)
+
+
+def _part_outcome(out: Outcome, i: int, n: int) -> Outcome:
+    """What the learner returned as item ``i`` (the whole value when it is no n-tuple)."""
+    value = out.value
+    if out.status == "returned" and isinstance(value, (tuple, list)) and len(value) == n:
+        value = value[i]
+    return dataclasses.replace(out, value=value)
 
 
 def _prefer_broader(ex: Exercise, verdicts: list[Verdict]) -> None:

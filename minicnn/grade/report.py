@@ -33,7 +33,8 @@ def table(sub: Submission, title: str = "") -> str:
         lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, w,
                                                                         strict=True)).rstrip())
         if not r.passed:
-            lines.extend(_wrap(r.feedback.removeprefix("not implemented yet: ")))
+            for line in r.feedback.removeprefix("not implemented yet: ").split("\n"):
+                lines.extend(_wrap(line))
     lines.append(f"Score: {_points(sub.score)}/{_points(sub.max_score)}")
     return "\n".join(lines)
 

@@ -84,6 +84,9 @@ class Mistake:
     # recognised from an error alone ("fails on 2-D input"): named only if some case passed,
     # since a function that raises on every input says nothing about which inputs
     needs_a_pass: bool = False
+    # with an exercise graded part by part: the parts this mistake gets wrong, each judged
+    # on its own (empty: a mistake of the whole answer, named only when all of it matches)
+    parts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,8 @@ class Exercise:
 
     ``kind`` says how a returned value is compared with the reference's: "array", "int",
     "float" or "tuple" (then ``parts`` names the items, and ``part_credit``, if given, is the
-    share of a case's points each right item earns). ``judge``, if given, replaces the
+    share of a case's points each right item earns; with ``separate_parts``, each item is
+    graded as checks of its own). ``judge``, if given, replaces the
     comparison altogether: ``judge(exercise, case, outcome) -> Verdict`` (for a function that
     works in place, say).
     """
@@ -114,6 +118,9 @@ class Exercise:
     change_messages: dict = field(default_factory=dict)  # arg index -> message
     numpy_convolution_banned: bool = False
     judge: Callable[[Exercise, Case, Outcome], Verdict] | None = None
+    # grade each part of a tuple answer as checks of its own (points and a feedback line
+    # per part, shares from ``part_credit``), not each case as one answer
+    separate_parts: bool = False
 
     def __post_init__(self) -> None:
         if self.kind == "tuple" and not self.parts:
@@ -121,6 +128,8 @@ class Exercise:
         if self.part_credit and (len(self.part_credit) != len(self.parts)
                                  or not np.isclose(sum(self.part_credit), 1.0)):
             raise ValueError(f"{self.key}: part_credit needs one share per part, summing to 1")
+        if self.separate_parts and not self.part_credit:
+            raise ValueError(f"{self.key}: separate_parts needs part_credit")
 
     @property
     def key(self) -> str:

@@ -171,6 +171,22 @@ def _db_per_sample(case: Case):
     return dx, dw, case.args[0].sum(axis=(1, 2))
 
 
+def _dx_not_rotated(case: Case):
+    dout, (x, w, b, stride, padding) = case.args
+    dx = conv_backward(dout, (x, w[:, ::-1, ::-1, :], b, stride, padding))[0]
+    return (dx, *conv_backward(*case.args)[1:])
+
+
+def _dw_swapped(case: Case):
+    dx, dw, db = conv_backward(*case.args)
+    return None if dw.shape[1:3] == (1, 1) else (dx, dw[:, ::-1, ::-1, :], db)
+
+
+def _db_per_position(case: Case):
+    dx, dw, _ = conv_backward(*case.args)
+    return dx, dw, case.args[0].sum(axis=0)
+
+
 def _dw_last_sample(case: Case):
     dout, (x, w, b, stride, padding) = case.args
     dx, _, db = conv_backward(*case.args)
@@ -183,37 +199,52 @@ CONV_BACKWARD = Exercise(
     "dout * window to dw and dout * filter to the (padded) dx; crop the padding off; "
     "db sums dout over N, H' and W'", ("dout", "cache"), _backward_cases(), conv_backward,
     kind="tuple", parts=("dx", "dw", "db"), part_credit=(0.4, 0.4, 0.2),
-    numpy_convolution_banned=True,
+    numpy_convolution_banned=True, separate_parts=True,
     mistakes=(
         Mistake("crop_slice_at_zero", "with padding=0 your dx is empty: dx_padded[:, p:-p, "
                 "p:-p] is an empty slice when p is 0 (-0 is 0); crop with "
-                "dx_padded[:, p:p + H, p:p + W, :]", test=_crop_at_zero),
+                "dx_padded[:, p:p + H, p:p + W, :]", test=_crop_at_zero, parts=("dx",)),
         Mistake("integer_gradient", "dx has lost its fractions: it was made with "
                 "np.zeros_like(x) (or padded from it) on an integer x; make it a float "
-                "array, np.zeros(x_padded.shape)", output=_truncated_dx),
+                "array, np.zeros(x_padded.shape)", output=_truncated_dx, parts=("dx",)),
         Mistake("padding_channels", "the padding was added to the channel axis too: pad "
                 "only height and width, np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))",
                 test=lambda c, o: pads_channel_axis(c.args[1][0], o)),
         Mistake("not_cropped", "dx still has the padding: crop it off, "
-                "dx_padded[:, p:p + H, p:p + W, :]", output=_backward_variant(crop=False)),
+                "dx_padded[:, p:p + H, p:p + W, :]", output=_backward_variant(crop=False),
+                parts=("dx",)),
         Mistake("ignored_stride", "the windows move by one pixel: output position (i, j) "
-                "read the window at row i * stride, column j * stride",
-                output=_backward_variant(step=1)),
+                "read the window at row i * stride, column j * stride (in the picture of "
+                "dx as a full convolution: spread dout out with stride - 1 zeros between "
+                "its values first)", output=_backward_variant(step=1), parts=("dx", "dw")),
         Mistake("flipped_kernel", "these are the gradients of a true convolution (flipped "
                 "kernel); the forward pass is cross-correlation", output=_flipped_backward),
+        Mistake("kernel_not_rotated", "dx is what the filter gives unrotated: dx is the "
+                "full convolution of dout with the filter rotated by 180 degrees, "
+                "w[f, ::-1, ::-1, :] (in the loop form: each dout[n, i, j, f] adds "
+                "dout * w[f] to its window of dx, the filter as it is)",
+                output=_dx_not_rotated, parts=("dx",)),
+        Mistake("dw_swapped", "dw is the right gradient rotated by 180 degrees: x and dout "
+                "swapped roles; slide dout over x, dw[f, a, b, :] = sum over n, i, j of "
+                "dout[n, i, j, f] * x_padded[n, i * stride + a, j * stride + b, :]",
+                output=_dw_swapped, parts=("dw",)),
         Mistake("swapped_order", "return (dx, dw, db) in that order",
                 output=lambda c: (lambda dx, dw, db: (dw, dx, db))(*conv_backward(*c.args))),
         Mistake("db_per_sample", "db has one row per image: the bias is shared by the whole "
                 "batch, so sum dout over the batch too, db = dout.sum(axis=(0, 1, 2))",
-                output=_db_per_sample),
+                output=_db_per_sample, parts=("db",)),
+        Mistake("db_per_position", "db has one value per output position: the bias b[f] is "
+                "added at every position, so sum dout over H' and W' too, "
+                "db = dout.sum(axis=(0, 1, 2))", output=_db_per_position, parts=("db",)),
         Mistake("dw_averaged", "dw is divided by N: the loss's gradient already carries the "
                 "1 / N (dout comes from a mean), so dw is the plain sum over the batch, like db",
                 output=lambda c: None if c.args[1][0].shape[0] == 1 else (
                     lambda dx, dw, db: (dx, dw / c.args[1][0].shape[0], db))(
-                    *conv_backward(*c.args))),
+                    *conv_backward(*c.args)), parts=("dw",)),
         Mistake("dw_last_sample", "dw holds only the last image's gradient: the filters are "
                 "shared by the whole batch, so add up the contributions of all N images "
-                "(create dw once, before the loop over the batch)", output=_dw_last_sample),
+                "(create dw once, before the loop over the batch)", output=_dw_last_sample,
+                parts=("dw",)),
     ),
 )
 
