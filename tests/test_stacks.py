@@ -117,3 +117,27 @@ def test_bad_stacks_are_refused_naming_layers(call):
 def test_bad_input_shape_is_refused():
     with pytest.raises(ValueError, match=r"input_shape must be \(H, W, C\).*got \(28, 28\)"):
         count_params(CH07, (28, 28))
+
+
+def test_receptive_field_figures_draw_what_the_numbers_say():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.patches import Rectangle
+
+    from minicnn.figures import receptive_field as rf
+
+    stack = CH07[:-1]
+    fig = rf.plot_receptive_field_1d(stack, n=20)
+    cells = [p for p in fig.axes[0].patches if isinstance(p, Rectangle)]
+    inputs = [p for p in cells if abs(p.get_y() + 0.2) < 1e-9]  # the bottom row
+    assert len(inputs) == 20
+    coloured = [p for p in inputs if p.get_facecolor()[:3] != (1.0, 1.0, 1.0)]
+    assert len(coloured) == receptive_field(stack) == 10
+    image = np.zeros((28, 28, 1))
+    fig = rf.plot_receptive_field_on_image(image, stack)
+    squares = fig.axes[0].patches
+    assert [p.get_width() for p in squares] == [3, 4, 8, 10]
+    assert len({(p.get_x(), p.get_y()) for p in squares}) == 1  # one shared corner
+    with pytest.raises(ValueError, match="layers"):
+        rf.geometry(stack, n=3)
