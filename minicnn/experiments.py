@@ -25,7 +25,7 @@ from minicnn.optim import SGD
 from minicnn.train import evaluate, fit
 
 __all__ = ["TOKENS", "ORDERS", "parse_order", "build_stack", "multiply_adds", "run_trial",
-           "run_seeds", "difference", "results_table", "seeds_table", "spread"]
+           "run_seeds", "relabel", "difference", "results_table", "seeds_table", "spread"]
 
 #: The words an order may use, and what each becomes.
 TOKENS = {
@@ -169,7 +169,7 @@ def run_trial(name: str, data, order: str = "conv>>relu>>pool>>conv>>relu>>pool>
         ``name``, ``settings`` (dict), ``seed``, ``params``, ``mult_adds``, ``history`` (loss
         and accuracy per epoch, as far as training got), ``val_accuracy`` and ``val_loss``
         (NaN when training diverged), ``diverged`` (bool: the loss became NaN or infinite)
-        and ``model`` (the trained network).
+        and ``model`` (the trained network, still on the fast backend when ``fast``).
     """
     (x_train, y_train), (x_val, y_val) = data
     model = build_stack(order, input_shape=x_train.shape[1:], seed=seed, **arch)
@@ -189,7 +189,6 @@ def run_trial(name: str, data, order: str = "conv>>relu>>pool>>conv>>relu>>pool>
             val_loss, val_acc = evaluate(model, x_val, y_val)
     except FloatingPointError:
         diverged, val_loss, val_acc = True, math.nan, math.nan
-    model.fast = False
     return {"name": name, "settings": {"order": order, "lr": lr, "epochs": epochs, **arch},
             "seed": seed, "params": model.n_params,
             "mult_adds": multiply_adds(model, x_train.shape[1:]), "history": history,
@@ -228,6 +227,12 @@ def run_seeds(name: str, data, seeds=(0, 1, 2), **settings) -> dict:
             "val": spread(r["val_accuracy"] for r in ok) if ok else None,
             "train": spread(r["history"]["accuracy"][-1] for r in ok) if ok else None,
             "diverged": len(runs) - len(ok)}
+
+
+def relabel(group: dict, name: str) -> dict:
+    """A copy of a :func:`run_seeds` result under another name (its runs renamed too), to show
+    the same runs in a second comparison without training them again."""
+    return {**group, "name": name, "runs": [{**r, "name": name} for r in group["runs"]]}
 
 
 def difference(a: dict, b: dict) -> dict:

@@ -199,6 +199,9 @@ def test_run_seeds_spread_difference_and_table(small_data):
     fig = hp.plot_results([a, bad], baseline="a")
     dots = fig.axes[0].get_lines()[1]
     np.testing.assert_allclose(dots.get_xdata(), accs, rtol=1e-12)
+    again = hp.relabel(a, "lr=0.01")
+    assert again["name"] == "lr=0.01" and [r["name"] for r in again["runs"]] == ["lr=0.01"] * 3
+    assert again["val"] is a["val"] and a["name"] == "a" and a["runs"][0]["name"] == "a"
     with pytest.raises(ValueError, match="at least one seed"):
         hp.run_seeds("none", small_data, seeds=())
 

@@ -23,6 +23,7 @@ from minicnn.experiments import (
     difference,
     multiply_adds,
     parse_order,
+    relabel,
     results_table,
     run_seeds,
     run_trial,
@@ -34,8 +35,9 @@ from minicnn.plotting import _axes
 from minicnn.widgets._base import CourseWidget
 
 __all__ = ["TOKENS", "ORDERS", "parse_order", "build_stack", "multiply_adds", "run_trial",
-           "run_seeds", "difference", "spread", "results_table", "seeds_table", "plot_results",
-           "plot_lr_curves", "plot_shapes", "architecture_builder", "learning_rate_explorer"]
+           "run_seeds", "relabel", "difference", "spread", "results_table", "seeds_table",
+           "plot_results", "plot_lr_curves", "plot_shapes", "architecture_builder",
+           "learning_rate_explorer"]
 
 
 def plot_results(groups: list[dict], title: str | None = None, baseline: str | None = None):
