@@ -3,8 +3,11 @@
 - :func:`build_stack` turns an order such as ``"conv>>relu>>pool>>conv>>pool>>flatten>>fc"``
   into a :class:`~minicnn.network.Sequential`, working out each layer's input size, and refuses
   an order or setting that does not fit, saying at which layer and why.
-- :func:`run_trial` trains one setting briefly and measures it; :func:`results_table` lists a
-  set of trials; :func:`multiply_adds` counts the work of one forward pass.
+- :func:`run_trial` trains one setting briefly and measures it on a validation split;
+  :func:`run_seeds` repeats it over seeds, :func:`spread` summarises repeated runs and
+  :func:`difference` says whether two settings differ by more than that spread;
+  :func:`results_table` and :func:`seeds_table` list them; :func:`multiply_adds` counts the
+  work of one forward pass.
 
 The plots and widgets that show these results are in :mod:`minicnn.widgets.hyperparameters`.
 """
@@ -22,7 +25,7 @@ from minicnn.optim import SGD
 from minicnn.train import evaluate, fit
 
 __all__ = ["TOKENS", "ORDERS", "parse_order", "build_stack", "multiply_adds", "run_trial",
-           "results_table", "spread"]
+           "run_seeds", "relabel", "difference", "results_table", "seeds_table", "spread"]
 
 #: The words an order may use, and what each becomes.
 TOKENS = {
@@ -142,29 +145,35 @@ def multiply_adds(model: Sequential, input_shape: tuple[int, ...]) -> int:
 
 def run_trial(name: str, data, order: str = "conv>>relu>>pool>>conv>>relu>>pool>>flatten>>fc",
               epochs: int = 2, batch_size: int = 32, lr: float = 0.05, momentum: float = 0.9,
-              seed: int = 0, **arch) -> dict:
-    """Build, train briefly and test one setting.
+              seed: int = 0, fast: bool = False, **arch) -> dict:
+    """Build, train briefly and measure one setting on a validation split.
 
     Parameters
     ----------
     name : str
         A label for tables and plots.
-    data : ((x_train, y_train), (x_test, y_test))
-        Images (N, H, W, C) and labels.
+    data : ((x_train, y_train), (x_val, y_val))
+        Images (N, H, W, C) and labels: the images to train on and a validation split carved
+        from the training data (:func:`minicnn.datasets.split_validation`). Not the test set:
+        that one is kept for the setting finally chosen.
     order, **arch
         Passed to :func:`build_stack` (``filters``, ``kernel_size``, ``stride``, ...).
     epochs, batch_size, lr, momentum, seed
-        Training: SGD with momentum, seeded weights and shuffling.
+        Training: SGD with momentum; ``seed`` sets the initial weights and the batch order.
+    fast : bool
+        Train through the fast backend (:mod:`minicnn.fast`): the same arithmetic, quicker.
 
     Returns
     -------
     dict
-        ``name``, ``settings`` (dict), ``params``, ``mult_adds``, ``history`` (loss and
-        accuracy per epoch, as far as training got), ``test_accuracy`` and ``test_loss``
-        (NaN when training diverged) and ``diverged`` (bool: the loss became NaN or infinite).
+        ``name``, ``settings`` (dict), ``seed``, ``params``, ``mult_adds``, ``history`` (loss
+        and accuracy per epoch, as far as training got), ``val_accuracy`` and ``val_loss``
+        (NaN when training diverged), ``diverged`` (bool: the loss became NaN or infinite)
+        and ``model`` (the trained network, still on the fast backend when ``fast``).
     """
-    (x_train, y_train), (x_test, y_test) = data
+    (x_train, y_train), (x_val, y_val) = data
     model = build_stack(order, input_shape=x_train.shape[1:], seed=seed, **arch)
+    model.fast = fast
     history: dict = {"loss": [], "accuracy": []}
 
     def keep(epoch, h):  # a copy per epoch, so a run that diverges keeps its first epochs
@@ -177,28 +186,122 @@ def run_trial(name: str, data, order: str = "conv>>relu>>pool>>conv>>relu>>pool>
             warnings.filterwarnings("ignore", "the loss grew", RuntimeWarning)
             fit(model, x_train, y_train, epochs, batch_size, SGD(lr, momentum), seed=seed,
                 progress=False, callback=keep)
-        test_loss, test_acc = evaluate(model, x_test, y_test)
+            val_loss, val_acc = evaluate(model, x_val, y_val)
     except FloatingPointError:
-        diverged, test_loss, test_acc = True, math.nan, math.nan
+        diverged, val_loss, val_acc = True, math.nan, math.nan
     return {"name": name, "settings": {"order": order, "lr": lr, "epochs": epochs, **arch},
-            "params": model.n_params, "mult_adds": multiply_adds(model, x_train.shape[1:]),
-            "history": history, "test_accuracy": test_acc, "test_loss": test_loss,
-            "diverged": diverged}
+            "seed": seed, "params": model.n_params,
+            "mult_adds": multiply_adds(model, x_train.shape[1:]), "history": history,
+            "val_accuracy": val_acc, "val_loss": val_loss, "diverged": diverged,
+            "model": model}
 
 
-def results_table(results: list[dict]) -> str:
-    """A text table: name, parameters, multiply-adds per image, train and test accuracy."""
-    rows = [("setting", "params", "mult-adds", "train acc", "test acc")]
-    for r in results:
-        train = r["history"]["accuracy"][-1] if r["history"]["accuracy"] else math.nan
-        test = "diverged" if r["diverged"] else f"{r['test_accuracy']:.1%}"
-        rows.append((r["name"], f"{r['params']:,}", f"{r['mult_adds']:,}",
-                     "diverged" if r["diverged"] else f"{train:.1%}", test))
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+def run_seeds(name: str, data, seeds=(0, 1, 2), **settings) -> dict:
+    """Run one setting once per seed, to see how much its result moves by chance alone.
+
+    Parameters
+    ----------
+    name : str
+    data : ((x_train, y_train), (x_val, y_val))
+        As for :func:`run_trial`.
+    seeds : sequence of int
+        One run each (the seed sets the initial weights and the batch order).
+    **settings
+        Passed to :func:`run_trial` (``order``, ``epochs``, ``lr``, ``filters``...).
+
+    Returns
+    -------
+    dict
+        ``name``, ``settings``, ``params``, ``mult_adds``, ``runs`` (the :func:`run_trial`
+        results), ``val`` and ``train`` (:func:`spread` of the validation accuracies and of
+        the last epoch's training accuracies of the runs that did not diverge; None when all
+        did) and ``diverged`` (how many runs did).
+    """
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed, got none")
+    runs = [run_trial(name, data, seed=seed, **settings) for seed in seeds]
+    ok = [r for r in runs if not r["diverged"]]
+    return {"name": name, "settings": runs[0]["settings"], "params": runs[0]["params"],
+            "mult_adds": runs[0]["mult_adds"], "runs": runs,
+            "val": spread(r["val_accuracy"] for r in ok) if ok else None,
+            "train": spread(r["history"]["accuracy"][-1] for r in ok) if ok else None,
+            "diverged": len(runs) - len(ok)}
+
+
+def relabel(group: dict, name: str) -> dict:
+    """A copy of a :func:`run_seeds` result under another name (its runs renamed too), to show
+    the same runs in a second comparison without training them again."""
+    return {**group, "name": name, "runs": [{**r, "name": name} for r in group["runs"]]}
+
+
+def difference(a: dict, b: dict) -> dict:
+    """Whether setting ``a`` (a :func:`run_seeds` result) differs from ``b`` by more than
+    chance: ``gap`` (a's mean validation accuracy minus b's), ``noise`` (the larger of the two
+    standard deviations over seeds) and ``real`` (``abs(gap) > noise``)."""
+    for name, group in (("a", a), ("b", b)):
+        if group.get("val") is None or group["val"]["n"] < 2:
+            raise ValueError(f"{name} ({group.get('name')!r}) needs at least 2 runs that did "
+                             f"not diverge to show its spread; run it with more seeds")
+    gap = a["val"]["mean"] - b["val"]["mean"]
+    noise = max(a["val"]["std"], b["val"]["std"])
+    return {"gap": gap, "noise": noise, "real": bool(abs(gap) > noise)}
+
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                        for i, (c, w) in enumerate(zip(row, widths, strict=True))) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def results_table(results: list[dict]) -> str:
+    """A text table of single runs: name, parameters, multiply-adds per image, training and
+    validation accuracy."""
+    rows = [("setting", "params", "mult-adds", "train acc", "val acc")]
+    for r in results:
+        train = r["history"]["accuracy"][-1] if r["history"]["accuracy"] else math.nan
+        val = "diverged" if r["diverged"] else f"{r['val_accuracy']:.1%}"
+        rows.append((r["name"], f"{r['params']:,}", f"{r['mult_adds']:,}",
+                     "diverged" if r["diverged"] else f"{train:.1%}", val))
+    return _table(rows)
+
+
+def seeds_table(groups: list[dict], baseline: str | None = None) -> str:
+    """A text table of settings run over several seeds (:func:`run_seeds`): parameters,
+    multiply-adds, mean training accuracy, validation accuracy as mean +- standard deviation
+    and lowest to highest, in percent, and (given the ``baseline``'s name) the gap to the
+    baseline with the verdict of :func:`difference`: "real" only when the gap is larger than
+    the spread of both settings, else "noise"."""
+    base = None
+    if baseline is not None:
+        base = next((g for g in groups if g["name"] == baseline), None)
+        if base is None:
+            raise ValueError(f"baseline must name one of the settings, got {baseline!r}; "
+                             f"names: {[g['name'] for g in groups]}")
+    rows = [("setting", "params", "mult-adds", "train acc", "val acc (mean +- sd)",
+             "lowest to highest", "vs baseline")]
+    for g in groups:
+        n = len(g["runs"])
+        if g["val"] is None:
+            val, low_high, versus, train = f"all {n} diverged", "", "", ""
+        else:
+            v = g["val"]
+            val = f"{100 * v['mean']:.1f} +- {100 * v['std']:.1f}"
+            low_high = f"{100 * v['low']:.1f} to {100 * v['high']:.1f}"
+            train = f"{100 * g['train']['mean']:.1f}"
+            if g["diverged"]:
+                val += f" ({g['diverged']} of {n} diverged)"
+            versus = ""
+            if base is g:
+                versus = "(baseline)"
+            elif base is not None:
+                d = difference(g, base)
+                versus = (f"{100 * d['gap']:+.1f}, " + ("real" if d["real"] else "noise"))
+        rows.append((g["name"], f"{g['params']:,}", f"{g['mult_adds']:,}", train, val,
+                     low_high, versus))
+    return _table(rows)
 
 
 def spread(values) -> dict:

@@ -459,6 +459,8 @@ PACKAGE = {
     "ex06_dense_and_loss.softmax_cross_entropy_grad": ("minicnn.losses",),
     "ex07_training.conv_backward": ("minicnn.conv",),
     "ex07_training.sgd_step": ("minicnn.optim",),
+    "ex08_hyperparameters.count_params": ("minicnn.stacks",),
+    "ex08_hyperparameters.receptive_field": ("minicnn.stacks",),
     "ex09_what_the_network_sees.occlude": ("minicnn.pretrained",),
     "ex09_what_the_network_sees.average_drops": ("minicnn.pretrained",),
 }

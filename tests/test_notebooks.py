@@ -17,7 +17,7 @@ CHAPTERS = {
     "05_pooling": ("pooling", "ex05"),
     "06_fully_connected_and_loss": ("losses", "ex06"),
     "07_training": ("train", "ex07"),
-    "08_hyperparameters": ("network", None),
+    "08_hyperparameters": ("network", "ex08"),
     "09_what_the_network_sees": ("plotting", "ex09"),
 }
 WIDGET_CHAPTERS = {"02", "03", "04", "05", "06", "07", "08"}

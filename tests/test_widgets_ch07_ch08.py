@@ -153,33 +153,71 @@ def test_run_trial_records_and_divergence(small_data):
     ok = hp.run_trial("ok", small_data, order, epochs=2, batch_size=16, lr=0.01,
                       filters=2, n_classes=2)
     assert not ok["diverged"] and len(ok["history"]["loss"]) == 2
-    assert 0.0 <= ok["test_accuracy"] <= 1.0 and ok["params"] == 2 * 9 + 2 + 72 * 2 + 2
+    assert 0.0 <= ok["val_accuracy"] <= 1.0 and ok["params"] == 2 * 9 + 2 + 72 * 2 + 2
+    (x_val, y_val) = small_data[1]
+    predicted = ok["model"].forward(x_val).argmax(axis=1)
+    assert ok["val_accuracy"] == pytest.approx(np.mean(predicted == y_val))
     bad = hp.run_trial("bad", small_data, order, epochs=3, batch_size=16, lr=1e6,
                        filters=2, n_classes=2)
-    assert bad["diverged"] and math.isnan(bad["test_accuracy"])
+    assert bad["diverged"] and math.isnan(bad["val_accuracy"])
     assert len(bad["history"]["loss"]) < 3
     table = hp.results_table([ok, bad])
     lines = table.splitlines()
-    assert lines[0].split() == ["setting", "params", "mult-adds", "train", "acc", "test", "acc"]
-    assert lines[2].startswith("ok") and lines[2].endswith(f"{ok['test_accuracy']:.1%}")
+    assert lines[0].split() == ["setting", "params", "mult-adds", "train", "acc", "val", "acc"]
+    assert lines[2].startswith("ok") and lines[2].endswith(f"{ok['val_accuracy']:.1%}")
     assert lines[3].endswith("diverged")
-    fig = hp.plot_results([ok, bad], baseline="ok")
-    widths = [p.get_width() for p in fig.axes[0].patches]
-    np.testing.assert_allclose(widths, [ok["test_accuracy"], 0.0], rtol=1e-12)
+
+
+@pytest.mark.ch08
+def test_run_seeds_spread_difference_and_table(small_data):
+    order = "conv>>pool>>flatten>>fc"
+    a = hp.run_seeds("a", small_data, seeds=(0, 1, 2), order=order, epochs=1, batch_size=16,
+                     lr=0.01, filters=2, n_classes=2)
+    accs = [r["val_accuracy"] for r in a["runs"]]
+    assert [r["seed"] for r in a["runs"]] == [0, 1, 2] and a["diverged"] == 0
+    assert a["val"]["mean"] == pytest.approx(np.mean(accs))
+    assert a["val"]["std"] == pytest.approx(np.std(accs, ddof=1))
+    # made-up runs: a gap of 3 points beats sds of 1 and 2 points; 1.5 does not beat 2.5
+    def group(name, values):
+        return {"name": name, "val": hp.spread(values), "runs": [None] * len(values)}
+
+    base = group("base", [0.70, 0.71, 0.72])
+    assert hp.difference(group("up", [0.72, 0.74, 0.76]), base) == pytest.approx(
+        {"gap": 0.03, "noise": 0.02, "real": True})
+    assert not hp.difference(group("near", [0.70, 0.725, 0.75]), base)["real"]
+    with pytest.raises(ValueError, match="at least 2 runs"):
+        hp.difference(group("one", [0.9]), base)
+    bad = hp.run_seeds("bad", small_data, seeds=(0, 1), order=order, epochs=3, batch_size=16,
+                       lr=1e6, filters=2, n_classes=2)
+    assert bad["diverged"] == 2 and bad["val"] is None
+    lines = hp.seeds_table([a, bad], baseline="a").splitlines()
+    v = a["val"]
+    assert f"{100 * v['mean']:.1f} +- {100 * v['std']:.1f}" in lines[2]
+    assert lines[2].endswith("(baseline)") and "all 2 diverged" in lines[3]
+    with pytest.raises(ValueError, match="baseline must name"):
+        hp.seeds_table([a], baseline="nope")
+    fig = hp.plot_results([a, bad], baseline="a")
+    dots = fig.axes[0].get_lines()[1]
+    np.testing.assert_allclose(dots.get_xdata(), accs, rtol=1e-12)
+    again = hp.relabel(a, "lr=0.01")
+    assert again["name"] == "lr=0.01" and [r["name"] for r in again["runs"]] == ["lr=0.01"] * 3
+    assert again["val"] is a["val"] and a["name"] == "a" and a["runs"][0]["name"] == "a"
+    with pytest.raises(ValueError, match="at least one seed"):
+        hp.run_seeds("none", small_data, seeds=())
 
 
 @pytest.mark.ch08
 def test_learning_rate_explorer_highlights_choice():
     runs = [{"name": f"lr={lr}", "history": {"loss": [2.0, 1.0 / k, 0.5 / k], "accuracy": []},
-             "test_accuracy": 0.5 + 0.1 * k, "diverged": False}
+             "val_accuracy": 0.5 + 0.1 * k, "diverged": False}
             for k, lr in enumerate([0.01, 0.1], start=1)]
     runs.append({"name": "lr=10", "history": {"loss": [5.0], "accuracy": []},
-                 "test_accuracy": math.nan, "diverged": True})
+                 "val_accuracy": math.nan, "diverged": True})
     w = hp.learning_rate_explorer(runs)
     lines = w.figure.axes[0].get_lines()
     assert [line.get_linewidth() for line in lines] == [2.5, 1, 1]
     np.testing.assert_allclose(lines[1].get_ydata(), [2.0, 0.5, 0.25])
-    assert "test accuracy 60.0%" in w.text
+    assert "validation accuracy 60.0%" in w.text
     w.controls["name"].value = "lr=10"
     assert "NaN/infinite after 1 full epoch" in w.text
     assert [line.get_linewidth() for line in w.figure.axes[0].get_lines()] == [1, 1, 2.5]

@@ -1,10 +1,11 @@
 """Chapter 08: explore the results of small experiments, and build networks interactively.
 
-The experiments themselves (:func:`build_stack`, :func:`run_trial`, :func:`results_table`, ...)
-live in :mod:`minicnn.experiments` and are importable from here too.
+The experiments themselves (:func:`build_stack`, :func:`run_trial`, :func:`run_seeds`,
+:func:`seeds_table`, ...) live in :mod:`minicnn.experiments` and are importable from here too.
 
-- :func:`plot_results` shows a set of trials; :func:`plot_lr_curves` their loss curves;
-  :func:`plot_shapes` how big each layer's output is.
+- :func:`plot_results` shows settings run over several seeds (every run and their mean);
+  :func:`plot_lr_curves` the loss curves of single runs; :func:`plot_shapes` how big each
+  layer's output is.
 - Widgets: :func:`architecture_builder` (choose the order and sizes, see ``summary()`` or the
   error) and :func:`learning_rate_explorer` (pick a learning rate among trained runs).
 """
@@ -19,37 +20,55 @@ from minicnn.experiments import (
     ORDERS,
     TOKENS,
     build_stack,
+    difference,
     multiply_adds,
     parse_order,
+    relabel,
     results_table,
+    run_seeds,
     run_trial,
+    seeds_table,
+    spread,
 )
 from minicnn.network import Sequential
 from minicnn.plotting import _axes
 from minicnn.widgets._base import CourseWidget
 
 __all__ = ["TOKENS", "ORDERS", "parse_order", "build_stack", "multiply_adds", "run_trial",
-           "results_table", "plot_results", "plot_lr_curves", "plot_shapes",
-           "architecture_builder",
+           "run_seeds", "relabel", "difference", "spread", "results_table", "seeds_table",
+           "plot_results", "plot_lr_curves", "plot_shapes", "architecture_builder",
            "learning_rate_explorer"]
 
 
-def plot_results(results: list[dict], title: str | None = None, baseline: str | None = None):
-    """Test accuracy of each trial as a horizontal bar (diverged runs shown as 0, marked)."""
-    names = [r["name"] for r in results]
-    acc = [0.0 if r["diverged"] else r["test_accuracy"] for r in results]
-    fig, ax = plt.subplots(figsize=(7, 0.38 * len(results) + 1.2))
-    colors = ["tab:orange" if n == baseline else "tab:blue" for n in names]
-    ax.barh(range(len(names)), acc, color=colors)
-    ax.set_yticks(range(len(names)), names, fontsize=8)
+def plot_results(groups: list[dict], title: str | None = None, baseline: str | None = None):
+    """Validation accuracy of settings run over several seeds (:func:`run_seeds`): one dot per
+    run, a bar from the lowest to the highest, a tick at the mean; the ``baseline``'s mean +-
+    one standard deviation is shaded across the plot. Diverged runs are left out (and said)."""
+    fig, ax = plt.subplots(figsize=(7, 0.38 * len(groups) + 1.3))
+    base = next((g for g in groups if g["name"] == baseline and g["val"]), None)
+    if base is not None:
+        v = base["val"]
+        ax.axvspan(v["mean"] - v["std"], v["mean"] + v["std"], color="tab:orange", alpha=0.15,
+                   label=f"baseline mean +- sd ({100 * v['std']:.1f} points)")
+    for k, g in enumerate(groups):
+        color = "tab:orange" if g["name"] == baseline else "tab:blue"
+        accs = [r["val_accuracy"] for r in g["runs"] if not r["diverged"]]
+        if accs:
+            ax.plot([min(accs), max(accs)], [k, k], color=color, lw=3, alpha=0.35)
+            ax.plot(accs, [k] * len(accs), "o", color=color, ms=4)
+            ax.plot([g["val"]["mean"]] * 2, [k - 0.3, k + 0.3], color="black", lw=1.5)
+            ax.text(max(accs) + 0.005, k, f"{100 * g['val']['mean']:.1f}", va="center",
+                    fontsize=7)
+        if g["diverged"]:
+            ax.text(max(accs, default=0.1) + 0.04, k, f"{g['diverged']} diverged",
+                    va="center", fontsize=7, color="tab:red")
+    ax.set_yticks(range(len(groups)), [g["name"] for g in groups], fontsize=8)
     ax.invert_yaxis()
-    for k, (r, a) in enumerate(zip(results, acc, strict=True)):
-        ax.text(a + 0.005, k, "diverged" if r["diverged"] else f"{a:.1%}", va="center",
-                fontsize=7)
-    low = min([a for a in acc if a > 0] or [0.0])
-    ax.set_xlim(max(0.0, low - 0.15), 1.0)
-    ax.set_xlabel("test accuracy")
+    ax.set_xlabel(f"validation accuracy (dots: the {len(groups[0]['runs'])} seeds; "
+                  "black tick: their mean)")
     ax.grid(axis="x", alpha=0.3)
+    if base is not None:
+        ax.legend(fontsize=7, loc="lower left")
     if title:
         ax.set_title(title)
     fig.tight_layout()
@@ -140,7 +159,7 @@ def learning_rate_explorer(results: list[dict]) -> CourseWidget:
                     f"{len(r['history']['loss'])} full epoch(s): the steps overshoot")
         else:
             text = (f"<b>{name}</b>: final training loss {r['history']['loss'][-1]:.3f}, "
-                    f"test accuracy {r['test_accuracy']:.1%}")
+                    f"validation accuracy {r['val_accuracy']:.1%}")
         return fig, text
 
     names = [r["name"] for r in results]
