@@ -65,7 +65,8 @@ def grade_submission(folder, only=None, jobs: int = 2, name: str | None = None, 
     Parameters
     ----------
     folder : str or Path
-        A folder holding ``ex01_images.py`` ... ``ex07_training.py`` (missing files score 0).
+        A folder laid out like ``exercises/`` (``ex01_images.py``, ``ex02_convolution.py``, ...;
+        missing files score 0).
     only : str or list of str, optional
         Grade only these modules, chapters ("ex02") or "module.function" keys.
     jobs : int
