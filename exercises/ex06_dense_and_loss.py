@@ -22,7 +22,9 @@ def dense_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarr
     Parameters
     ----------
     x : ndarray, shape (N, D)
-        N samples with D features each (flatten feature maps first).
+        N samples with D features each (flatten feature maps first). A 1-D ``x`` (one
+        sample without the batch axis) raises ValueError naming ``x``: pass ``x[None, :]``
+        for one row.
     w : ndarray, shape (D, M)
         One column of weights per output neuron.
     b : ndarray, shape (M,)
@@ -74,11 +76,12 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     logits : ndarray, shape (N, K)
-        One row of K class scores per sample; values may be in the thousands.
+        One row of K class scores per sample; values may be in the thousands. A 1-D
+        ``logits`` of shape (K,) is one row and gives K probabilities, shape (K,).
 
     Returns
     -------
-    ndarray, shape (N, K)
+    ndarray, shape (N, K), or (K,) for a 1-D row
         ``exp(logits[n, k]) / sum_j exp(logits[n, j])``, computed without overflow even
         when a row's logits differ by thousands; N may be 1, logits may be integers. A new
         array: ``logits`` is left unchanged.
@@ -92,7 +95,8 @@ def cross_entropy(probs: np.ndarray, labels: np.ndarray) -> float:
     Parameters
     ----------
     probs : ndarray, shape (N, K)
-        Predicted probabilities, each row summing to 1.
+        Predicted probabilities, each row summing to 1. A 1-D ``probs`` raises ValueError
+        naming ``probs``: pass ``probs[None, :]`` for one row.
     labels : ndarray of int, shape (N,)
         The correct class of each sample, from 0 to K - 1.
 
@@ -112,7 +116,8 @@ def softmax_cross_entropy_grad(logits: np.ndarray, labels: np.ndarray) -> np.nda
     Parameters
     ----------
     logits : ndarray, shape (N, K)
-        Class scores.
+        Class scores. A 1-D ``logits`` raises ValueError naming ``logits``: pass
+        ``logits[None, :]`` for one row.
     labels : ndarray of int, shape (N,)
         The correct classes.
 

@@ -53,6 +53,15 @@ def array(name: str, x, ndim: int | tuple[int, ...], layout: str) -> np.ndarray:
     return x
 
 
+def rows(name: str, x, layout: str) -> np.ndarray:
+    """``x`` as a float (N, ...) batch of rows; a 1-D array (one row without its batch axis)
+    is refused, so that ``x @ w`` never quietly returns one row's shape."""
+    if np.ndim(x) == 1:
+        raise ValueError(f"{name} must be a batch of rows shaped {layout}, got a 1-D array of "
+                         f"shape {np.shape(x)}: pass {name}[None, :] for one row")
+    return array(name, x, 2, layout)
+
+
 def _reshape_hint(name: str, shape: tuple, allowed: tuple[int, ...]) -> str:
     if len(shape) + 1 in allowed:
         return (f"add an axis, e.g. {name}[..., np.newaxis] for one channel or "

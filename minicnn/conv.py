@@ -16,6 +16,7 @@ feature map (H', W', F) with ``H' = (H - kh + 2 * padding) // stride + 1`` (like
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from minicnn import _checks
 from minicnn.shapes import check_conv_args
@@ -93,10 +94,10 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stri
     n_filters, kh, kw, _ = w.shape
     patches = im2col(pad(x, padding), kh, kw, stride, out_h, out_w)  # (N, H', W', kh, kw, C)
     cols = patches.reshape(-1, kh * kw * x.shape[3])
-    out = cols @ w.reshape(n_filters, -1).T  # (N * H' * W', F)
-    if b is not None:
-        out += b
-    return out.reshape(x.shape[0], out_h, out_w, n_filters), (x, w, b, stride, padding, cols)
+    out = (cols @ w.reshape(n_filters, -1).T).reshape(x.shape[0], out_h, out_w, n_filters)
+    if b is not None:  # the same bias for every position: added one row of W' positions at a time
+        out.reshape(-1, out_w * n_filters)[...] += np.tile(b, out_w)
+    return out, (x, w, b, stride, padding, cols)
 
 
 def conv_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -122,15 +123,16 @@ def conv_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarra
     x, w, _, stride, padding = cache[:5]
     n, h, wd, c = x.shape
     n_filters, kh, kw, _ = w.shape
-    cols = cache[5] if len(cache) > 5 else im2col(  # the five values alone: build it again
-        pad(x, padding), kh, kw, stride, *np.shape(dout)[1:3]).reshape(-1, kh * kw * c)
     dout = np.asarray(dout)
+    out_h, out_w = dout.shape[1:3]
+    cols = cache[5] if len(cache) > 5 else im2col(  # the five values alone: build it again
+        pad(x, padding), kh, kw, stride, out_h, out_w).reshape(-1, kh * kw * c)
     dout2 = dout.reshape(-1, n_filters)
     dw = (dout2.T @ cols).reshape(w.shape)
-    db = dout2.sum(axis=0)
-    dcols = (dout2 @ w.reshape(n_filters, -1)).reshape(*dout.shape[:3], kh, kw, c)
+    db = np.einsum("mf->f", dout2)  # the column sums, dout2.sum(axis=0)
+    dcols = (dout2 @ w.reshape(n_filters, -1)).reshape(n, out_h, out_w, kh, kw, c)
     dxp = col2im(dcols, (n, h + 2 * padding, wd + 2 * padding, c), stride)
-    return dxp[:, padding:padding + h, padding:padding + wd, :], dw, db
+    return dxp[:, padding:padding + h, padding:padding + wd, :].copy(), dw, db
 
 
 def pad(x: np.ndarray, padding: int) -> np.ndarray:
@@ -148,34 +150,30 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: int, out_h: int, out_w: int)
     ``cols.reshape(N * H' * W', kh * kw * C)`` is the patch matrix, one patch per row.
     """
     n, _, _, c = x.shape
-    cols = np.empty((n, out_h, out_w, kh, kw, c), dtype=x.dtype)
     h_end, w_end = stride * (out_h - 1) + 1, stride * (out_w - 1) + 1
-    for i in range(kh):  # offset (i, j) of every patch is the image shifted by (i, j)
+    if c > 1:  # every patch as a view (N, H', W', C, kh, kw), no copy; then one copy
+        patches = sliding_window_view(x, (kh, kw), axis=(1, 2))[:, :h_end:stride, :w_end:stride]
+        return patches.transpose(0, 1, 2, 4, 5, 3).copy()
+    # one channel: a patch row is only kw numbers, so copy offset by offset (the same matrix,
+    # faster): offset (i, j) of every patch is the image shifted by (i, j)
+    cols = np.empty((n, out_h, out_w, kh, kw, c), dtype=x.dtype)
+    for i in range(kh):
         for j in range(kw):
             cols[:, :, :, i, j, :] = x[:, i:i + h_end:stride, j:j + w_end:stride, :]
     return cols
 
 
 def col2im(dcols: np.ndarray, padded_shape: tuple[int, ...], stride: int) -> np.ndarray:
-    """Add patch gradients back to where their patches came from (the adjoint of :func:`im2col`).
-
-    Parameters
-    ----------
-    dcols : ndarray, shape (N, H', W', kh, kw, C)
-    padded_shape : tuple
-        (N, Hp, Wp, C), the shape of the padded input.
-
-    Returns
-    -------
-    ndarray, shape (N, Hp, Wp, C)
-        Overlapping patches add up: one strided slice-add per filter offset (i, j).
-    """
+    """The adjoint of :func:`im2col`: add the patch gradients ``dcols`` (N, H', W', kh, kw, C)
+    back where their patches came from, in zeros of ``padded_shape`` (N, Hp, Wp, C); overlapping
+    patches add up, one strided slice-add per filter offset (i, j)."""
     _, out_h, out_w, kh, kw, _ = dcols.shape
     dx = np.zeros(padded_shape, dtype=dcols.dtype)
     h_end, w_end = stride * (out_h - 1) + 1, stride * (out_w - 1) + 1
     for i in range(kh):  # the adjoint of im2col's copies: add each offset back, shifted
-        for j in range(kw):
-            dx[:, i:i + h_end:stride, j:j + w_end:stride, :] += dcols[:, :, :, i, j, :]
+        for j in range(kw):  # (one offset's gradients copied together first: a faster add)
+            offset = np.ascontiguousarray(dcols[:, :, :, i, j, :])
+            dx[:, i:i + h_end:stride, j:j + w_end:stride, :] += offset
     return dx
 
 

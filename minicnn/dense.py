@@ -19,6 +19,8 @@ def dense_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarr
     Parameters
     ----------
     x : ndarray, shape (N, D)
+        A 1-D ``x`` (one sample without the batch axis) raises ValueError naming ``x``:
+        pass ``x[None, :]`` for one row.
     w : ndarray, shape (D, M)
     b : ndarray, shape (M,)
 
@@ -27,7 +29,7 @@ def dense_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarr
     out : ndarray, shape (N, M)
     cache : tuple ``(x, w, b)`` for :func:`dense_backward`
     """
-    x = _checks.array("x", x, 2, "(N, D)")
+    x = _checks.rows("x", x, "(N, D)")
     if x.shape[1] != w.shape[0]:
         raise ValueError(f"x has {x.shape[1]} features (shape {x.shape}) but w expects "
                          f"{w.shape[0]} (shape {w.shape}); w must be shaped "

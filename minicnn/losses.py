@@ -18,7 +18,7 @@ from minicnn import _checks
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of (N, K) logits (a 1-D vector is treated as one row).
+    """Row-wise softmax of (N, K) logits; a 1-D vector (K,) is one row and gives (K,).
 
     Subtracting each row's maximum first changes nothing mathematically (it cancels in the
     ratio) but keeps ``exp`` from overflowing for logits in the thousands.
@@ -57,9 +57,10 @@ def cross_entropy(probs: np.ndarray, labels: np.ndarray) -> float:
     Parameters
     ----------
     probs : ndarray, shape (N, K)
+        A 1-D ``probs`` raises ValueError naming ``probs``: pass ``probs[None, :]`` for one row.
     labels : ndarray, shape (N,), ints in [0, K)
     """
-    probs = _checks.array("probs", probs, 2, "(N, K)")
+    probs = _checks.rows("probs", probs, "(N, K)")
     labels = check_labels(labels, *probs.shape)
     picked = probs[np.arange(len(labels)), labels]
     return float(-np.mean(np.log(np.maximum(picked, np.finfo(probs.dtype).tiny))))
@@ -71,6 +72,8 @@ def softmax_cross_entropy_grad(logits: np.ndarray, labels: np.ndarray) -> np.nda
     Parameters
     ----------
     logits : ndarray, shape (N, K)
+        A 1-D ``logits`` raises ValueError naming ``logits``: pass ``logits[None, :]`` for
+        one row.
     labels : ndarray, shape (N,), ints in [0, K)
 
     Returns
@@ -92,7 +95,7 @@ def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray
     dlogits : ndarray, shape (N, K)
         ``(softmax(logits) - onehot(labels)) / N``.
     """
-    logits = _checks.array("logits", logits, 2, "(N, K)")
+    logits = _checks.rows("logits", logits, "(N, K)")
     n, k = logits.shape
     labels = check_labels(labels, n, k)
     shifted = logits - logits.max(axis=1, keepdims=True)

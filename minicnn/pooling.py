@@ -97,9 +97,13 @@ def max_pool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
     taken = np.zeros(out.shape, dtype=bool)  # windows whose maximum has had its gradient
     for (_, view), (_, dx_view) in zip(_views(batch, size, stride), _views(dx, size, stride),
                                        strict=True):
-        hit = (view == out) & ~taken  # only the first maximum of each window
+        hit = view == out
+        hit &= ~taken  # only the first maximum of each window
         taken |= hit
-        dx_view += dout * hit
+        if stride >= size:  # windows do not overlap: each input gets one window's gradient
+            np.multiply(dout, hit, out=dx_view)
+        else:
+            dx_view += dout * hit
     return _restore(dx, x.ndim)
 
 
@@ -133,10 +137,19 @@ def avg_pool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
 
 
 def _max_of_views(x: np.ndarray, size: int, stride: int) -> np.ndarray:
-    """The largest value of every window of the (N, H, W, C) batch ``x``."""
-    out = None
-    for _, view in _views(x, size, stride):
-        out = view.copy() if out is None else np.maximum(out, view, out=out)
+    """The largest value of every window of the (N, H, W, C) batch ``x``.
+
+    A window's maximum is the largest of its rows' maxima, so the window's ``size`` rows are
+    compared first (whole image rows at a time), then the ``size`` columns of what is left.
+    """
+    out_h, out_w, _ = pool_output_shape(x.shape[1:], size, stride)
+    h_end, w_end = stride * (out_h - 1) + 1, stride * (out_w - 1) + 1
+    rows = x[:, 0:h_end:stride].copy()  # (N, H', W, C)
+    for i in range(1, size):
+        np.maximum(rows, x[:, i:i + h_end:stride], out=rows)
+    out = rows[:, :, 0:w_end:stride].copy()  # (N, H', W', C)
+    for j in range(1, size):
+        np.maximum(out, rows[:, :, j:j + w_end:stride], out=out)
     return out
 
 

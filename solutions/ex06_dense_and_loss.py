@@ -16,7 +16,9 @@ def dense_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarr
     Parameters
     ----------
     x : ndarray, shape (N, D)
-        N samples with D features each (flatten feature maps first).
+        N samples with D features each (flatten feature maps first). A 1-D ``x`` (one
+        sample without the batch axis) raises ValueError naming ``x``: pass ``x[None, :]``
+        for one row.
     w : ndarray, shape (D, M)
         One column of weights per output neuron.
     b : ndarray, shape (M,)
@@ -30,6 +32,9 @@ def dense_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarr
         ``(x, w, b)``, the inputs in that order, kept for the backward pass. N may be 1; an
         integer or ``float32`` ``x`` works too.
     """
+    if np.ndim(x) == 1:
+        raise ValueError(f"x must be a batch of shape (N, D), got shape {np.shape(x)}: "
+                         "pass x[None, :] for one row")
     out = x @ w + b
     return out, (x, w, b)
 
@@ -70,19 +75,21 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     logits : ndarray, shape (N, K)
-        One row of K class scores per sample; values may be in the thousands.
+        One row of K class scores per sample; values may be in the thousands. A 1-D
+        ``logits`` of shape (K,) is one row and gives K probabilities, shape (K,).
 
     Returns
     -------
-    ndarray, shape (N, K)
+    ndarray, shape (N, K), or (K,) for a 1-D row
         ``exp(logits[n, k]) / sum_j exp(logits[n, j])``, computed without overflow even
         when a row's logits differ by thousands; N may be 1, logits may be integers. A new
         array: ``logits`` is left unchanged.
     """
     # Subtracting each row's maximum leaves the result unchanged and keeps exp() finite.
-    shifted = logits - logits.max(axis=1, keepdims=True)
+    # axis=-1, the last axis: each row of a batch, or the one row of a 1-D vector.
+    shifted = logits - logits.max(axis=-1, keepdims=True)
     exps = np.exp(shifted)
-    return exps / exps.sum(axis=1, keepdims=True)
+    return exps / exps.sum(axis=-1, keepdims=True)
 
 
 def cross_entropy(probs: np.ndarray, labels: np.ndarray) -> float:
@@ -91,7 +98,8 @@ def cross_entropy(probs: np.ndarray, labels: np.ndarray) -> float:
     Parameters
     ----------
     probs : ndarray, shape (N, K)
-        Predicted probabilities, each row summing to 1.
+        Predicted probabilities, each row summing to 1. A 1-D ``probs`` raises ValueError
+        naming ``probs``: pass ``probs[None, :]`` for one row.
     labels : ndarray of int, shape (N,)
         The correct class of each sample, from 0 to K - 1.
 
@@ -102,6 +110,9 @@ def cross_entropy(probs: np.ndarray, labels: np.ndarray) -> float:
         a probability of 1e-6). K is ``probs.shape[1]``: a batch need not contain every
         class. N may be 1.
     """
+    if np.ndim(probs) == 1:
+        raise ValueError(f"probs must be a batch of shape (N, K), got shape "
+                         f"{np.shape(probs)}: pass probs[None, :] for one row")
     n = probs.shape[0]
     picked = probs[np.arange(n), labels]
     return float(-np.mean(np.log(picked)))
@@ -113,7 +124,8 @@ def softmax_cross_entropy_grad(logits: np.ndarray, labels: np.ndarray) -> np.nda
     Parameters
     ----------
     logits : ndarray, shape (N, K)
-        Class scores.
+        Class scores. A 1-D ``logits`` raises ValueError naming ``logits``: pass
+        ``logits[None, :]`` for one row.
     labels : ndarray of int, shape (N,)
         The correct classes.
 
@@ -124,6 +136,9 @@ def softmax_cross_entropy_grad(logits: np.ndarray, labels: np.ndarray) -> np.nda
         K is ``logits.shape[1]`` (a batch need not contain every class); stable for logits
         in the thousands; ``logits`` is left unchanged.
     """
+    if np.ndim(logits) == 1:
+        raise ValueError(f"logits must be a batch of shape (N, K), got shape "
+                         f"{np.shape(logits)}: pass logits[None, :] for one row")
     n = logits.shape[0]
     grad = softmax(logits)
     grad[np.arange(n), labels] -= 1.0

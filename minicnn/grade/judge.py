@@ -86,20 +86,25 @@ def _names_argument(case: Case, out: Outcome) -> Verdict:
 
 
 def _explain(ex: Exercise, case: Case, out: Outcome, why: str, changed=None) -> Verdict:
-    for mistake in ex.mistakes:
-        try:
-            hit = (mistake.test is not None and bool(mistake.test(case, out))) or (
-                mistake.output is not None and out.status == "returned"
-                and matches(ex, mistake.output(case), out.value))
-        except Exception:  # a detector must never crash the grader
-            hit = False
-        if hit:
-            return Verdict(False, f"likely mistake: {mistake.message}", mistake.key,
-                           plain=why)
+    hits = [mistake for mistake in ex.mistakes if _explains(ex, mistake, case, out)]
+    if hits:  # the first for now; grade_function may prefer one that explains more cases
+        return Verdict(False, f"likely mistake: {hits[0].message}", hits[0].key, plain=why,
+                       candidates=tuple(m.key for m in hits))
     if changed:
         index, message = changed
         return Verdict(False, f"{why}; also, {message}", f"changed_{ex.arg_names[index]}")
     return Verdict(False, why)
+
+
+def _explains(ex: Exercise, mistake, case: Case, out: Outcome) -> bool:
+    """Does ``mistake`` explain the outcome? (An ``output`` model gives the wrong value of a
+    case that returns one; it says nothing about a case that must raise.)"""
+    try:
+        return (mistake.test is not None and bool(mistake.test(case, out))) or (
+            mistake.output is not None and out.status == "returned" and not case.raises
+            and matches(ex, mistake.output(case), out.value))
+    except Exception:  # a detector must never crash the grader
+        return False
 
 
 def _unexpected_change(ex: Exercise, out: Outcome):
@@ -153,6 +158,7 @@ def _grade_outcomes(ex: Exercise, outcomes: list[Outcome], report: dict, result)
     n_ok = sum(v.ok for v in verdicts)
     earned = sum(v.share for v in verdicts)
     points = ex.points * earned / len(ex.cases)
+    _prefer_most_telling(ex, verdicts)
     _prefer_broader(ex, verdicts)
     graded = list(zip(ex.cases, verdicts, strict=False))
     if len(outcomes) < len(ex.cases):  # the child stopped (a time-out) before the end
@@ -161,7 +167,12 @@ def _grade_outcomes(ex: Exercise, outcomes: list[Outcome], report: dict, result)
         return result(ex.points, True, f"passed all {n_ok} checks", "passed")
     failed = [(c, v) for c, v in graded if not v.ok]
     named = [(c, v) for c, v in failed if v.mistake]
-    shown = (named or failed)[0]
+    # Shown: the function's main job first (what it returns, then what it refuses); there, a
+    # named mistake, the one that explains the most cases, on a case nothing else explains.
+    pool = [(c, v) for c, v in failed if not c.raises] or failed
+    explained = [v.mistake for _, v in named]
+    shown = min(pool, key=lambda cv: (not cv[1].mistake, -explained.count(cv[1].mistake),
+                                      len(cv[1].candidates) > 1))
     lines = [f"{n_ok} of {len(verdicts)} checks passed. With {shown[0].label}: "
              f"{shown[1].message}"]
     hint = _hint(graded, shown[0], named=bool(shown[1].mistake))
@@ -266,6 +277,28 @@ def _prefer_broader(ex: Exercise, verdicts: list[Verdict]) -> None:
         if finer is not None and finer.yields_to and finer.yields_to in seen:
             v.mistake = finer.yields_to
             v.message = f"likely mistake: {by_key[finer.yields_to].message}"
+
+
+def _prefer_most_telling(ex: Exercise, verdicts: list[Verdict]) -> None:
+    """Where several known mistakes explain a case, name the one that explains the most
+    failing cases (the first in the chapter's list on a tie).
+
+    A mistake often explains a few cases by coincidence (padding on one side only gives the
+    unpadded size for some settings); the learner's own mistake explains nearly all of them.
+    """
+    by_key = {m.key: m for m in ex.mistakes}
+    order = {m.key: i for i, m in enumerate(ex.mistakes)}
+    anything_passed = any(v.ok for v in verdicts)
+    counts: dict[str, int] = {}
+    for v in verdicts:  # a mistake recognised from an error alone needs a passing case
+        v.candidates = tuple(k for k in v.candidates
+                             if anything_passed or not by_key[k].needs_a_pass)
+        for key in v.candidates:
+            counts[key] = counts.get(key, 0) + 1
+    for v in verdicts:
+        if v.candidates and v.mistake in by_key:
+            best = min(v.candidates, key=lambda k: (-counts[k], order[k]))
+            v.mistake, v.message = best, f"likely mistake: {by_key[best].message}"
 
 
 def _hint(graded: list, shown: Case, named: bool = False) -> str:

@@ -64,6 +64,7 @@ class Verdict:
     mistake: str = ""  # key of the named mistake, if any
     credit: float | None = None  # share of the case's points; None: 1 if ok else 0
     plain: str = ""  # with a named mistake: what is wrong, without the guess
+    candidates: tuple[str, ...] = ()  # every known mistake that explains this case
 
     @property
     def share(self) -> float:

@@ -18,16 +18,18 @@ def dense_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarr
     return np.asarray(x, dtype=np.float64) @ w + b, (x, w, b)
 
 
-def softmax(logits: np.ndarray, axis: int | None = 1) -> np.ndarray:
-    """Stable softmax along ``axis`` (None: over the whole array)."""
+def softmax(logits: np.ndarray, axis: int | None = -1) -> np.ndarray:
+    """Stable softmax along ``axis`` (None: over the whole array); a 1-D row is one row."""
     z = np.asarray(logits, dtype=np.float64)
     e = np.exp(z - z.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
 
 def naive_softmax(logits: np.ndarray, shift=None) -> np.ndarray:
-    """exp(z - shift) / sum, without the per-row maximum: overflows for large logits."""
-    z = np.asarray(logits, dtype=np.float64)
+    """exp(z - shift) / sum, without the per-row maximum: overflows for large logits (in
+    float32 from about 88, as a learner's code on float32 logits does)."""
+    z = np.asarray(logits)
+    z = z if z.dtype.kind == "f" else z.astype(np.float64)
     if shift is not None:
         z = z - shift
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -76,11 +78,17 @@ def _dense_cases() -> tuple[Case, ...]:
                           if x.dtype == np.float32 else None))
     cases.append(Case("a large x (60, 30), w (30, 10), b (10,)",
                       (r.normal(size=(60, 30)), r.normal(size=(30, 10)), r.normal(size=10))))
+    cases.append(Case("a 1-D x of shape (5,), one sample without the batch axis, w (5, 3), "
+                      "b (3,) (should raise ValueError)",
+                      (r.normal(size=5), r.normal(size=(5, 3)), r.normal(size=3)),
+                      raises=True, tag="one_row", names="x"))
     return with_traits(cases, _dense_traits)
 
 
 def _dense_traits(case: Case) -> list[str]:
     x, w, _ = case.args
+    if x.ndim == 1:
+        return ["a 1-D x (one sample without the batch axis)"]
     traits = []
     if x.shape[0] == 1:
         traits.append("a single row (N = 1)")
@@ -106,6 +114,16 @@ def _cache_reordered(case: Case, out: Outcome) -> bool:
         return isinstance(b, np.ndarray) and a.shape == b.shape and np.allclose(a, b)
     in_order = all(same(a, b) for a, b in zip(want, got, strict=True))
     return not in_order and all(any(same(a, b) for b in got) for a in want)
+
+
+ONE_ROW = ("a 1-D {name} (one row without the batch axis) must raise ValueError naming "
+           "`{name}`, as the docstring says; without a check it gives {returns}. Test "
+           "{name}.ndim and say: pass {name}[None, :] for one row, a batch {shape} of one")
+
+
+def _on_one_row(case: Case, out: Outcome) -> bool:
+    """Any wrong answer on the case of a 1-D row where a batch is expected."""
+    return case.tag == "one_row"
 
 
 def _with_cache(out):
@@ -147,6 +165,9 @@ DENSE = Exercise(
                 output=_with_cache(lambda c: np.maximum(dense_forward(*c.args)[0], 0))),
         Mistake("bias_subtracted", "the bias is subtracted: add it",
                 output=_with_cache(lambda c: c.args[0] @ c.args[1] - c.args[2])),
+        Mistake("one_row_not_refused", ONE_ROW.format(name="x", shape="(N, D)",
+                                                      returns="(M,) instead of (N, M)"),
+                test=_on_one_row),
     ),
 )
 
@@ -161,7 +182,9 @@ def _softmax_cases() -> tuple[Case, ...]:
             Case("logits of shape (3, 3)", (r.normal(size=(3, 3)) * 2,)),
             Case("two rows on very different scales, shape (2, 3)",
                  (np.array([[1000.0, 1001, 1002], [1, 2, 3]]),), tag="large"),
-            *_wide_logits(f"{MODULE}.softmax"))
+            *_wide_logits(f"{MODULE}.softmax"),
+            Case("one row of scores as a 1-D vector, shape (5,)",
+                 (np.array([2.0, -1.0, 0.5, 3.0, 0.0]),), tag="one_row"))
 
 
 SCALES = (0.1, 1.0, 5.0, 40.0, 1500.0, 1.0, 3000.0)
@@ -205,6 +228,8 @@ def _logit_case(z: np.ndarray, r: np.random.Generator, labels: bool) -> Case:
 
 def logit_traits(case: Case) -> list[str]:
     z = np.asarray(case.args[0])
+    if z.ndim == 1:
+        return ["one row as a 1-D vector (K,), not a batch (N, K)"]
     traits = []
     if z.shape[0] == 1:
         traits.append("a single row (N = 1)")
@@ -276,6 +301,10 @@ SOFTMAX = Exercise(
                 if c.args[0].shape[0] == c.args[0].shape[1] else None),
         Mistake("log_softmax", "you returned log-probabilities: return the probabilities",
                 output=lambda c: _log(softmax(c.args[0]))),
+        Mistake("one_row_fails", "your softmax does not handle one row given as a 1-D "
+                "vector of K scores: it should give K probabilities, shape (K,); take the "
+                "maximum and the sum along the last axis (axis=-1, keepdims=True), which is "
+                "each row of a batch and the only row of a 1-D vector", test=_on_one_row),
     ),
 )
 
@@ -299,11 +328,16 @@ def _probs_cases() -> tuple[Case, ...]:
                           (probs, y)))
     cases.append(Case("a large batch: probs of shape (300, 10) and labels of shape (300,)",
                       (softmax(r.normal(size=(300, 10)) * 2), r.integers(0, 10, 300))))
+    cases.append(Case("a 1-D probs of shape (4,), one row without the batch axis, and labels "
+                      "[1] (should raise ValueError)", (softmax(r.normal(size=4)), np.array([1])),
+                      raises=True, tag="one_row", names="probs"))
     return with_traits(cases, _probs_traits)
 
 
 def _probs_traits(case: Case) -> list[str]:
     p, y = case.args
+    if p.ndim == 1:
+        return ["a 1-D probs (one row without the batch axis)"]
     traits = []
     if p.shape[0] == 1:
         traits.append("a single row (N = 1)")
@@ -380,6 +414,9 @@ CROSS_ENTROPY = Exercise(
                 "single float", test=lambda c, o: isinstance(o.value, np.ndarray)
                 and o.value.shape == _picked(c).shape
                 and np.allclose(o.value, -np.log(_picked(c)))),
+        Mistake("one_row_not_refused", ONE_ROW.format(name="probs", shape="(N, K)",
+                                                      returns="a number or an IndexError"),
+                test=_on_one_row),
     ),
 )
 
@@ -403,7 +440,10 @@ def _grad_cases() -> tuple[Case, ...]:
                  tag="large"),
             Case("logits of shape (3, 3)", (r.normal(size=(3, 3)), np.array([2, 2, 0]))),
             Case("logits of shape (1, 5)", (r.normal(size=(1, 5)), np.array([4]))),
-            *_wide_logits(f"{MODULE}.softmax_cross_entropy_grad", labels=True))
+            *_wide_logits(f"{MODULE}.softmax_cross_entropy_grad", labels=True),
+            Case("a 1-D logits of shape (4,), one row without the batch axis, and labels [2] "
+                 "(should raise ValueError)", (r.normal(size=4), np.array([2])), raises=True,
+                 tag="one_row", names="logits"))
 
 
 def _grad_variant(scale_n: bool = True, sign: float = 1.0, subtract: bool = True,
@@ -445,6 +485,9 @@ SOFTMAX_GRAD = Exercise(
                 "every row: use grad[np.arange(N), labels] -= 1", output=_labels_block),
         Mistake("overflow", "your softmax overflows for large logits (nan): subtract each "
                 "row's maximum first", test=_overflowed),
+        Mistake("one_row_not_refused", ONE_ROW.format(name="logits", shape="(N, K)",
+                                                      returns="an array or an IndexError"),
+                test=_on_one_row),
     ),
 )
 
