@@ -101,7 +101,7 @@ def max_pool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
         hit &= ~taken  # only the first maximum of each window
         taken |= hit
         if stride >= size:  # windows do not overlap: each input gets one window's gradient
-            np.multiply(dout, hit, out=dx_view)
+            np.copyto(dx_view, dout, where=hit)
         else:
             dx_view += dout * hit
     return _restore(dx, x.ndim)
