@@ -95,7 +95,7 @@ def evaluate(model: Sequential, x: np.ndarray, y: np.ndarray,
 
 def fit(model: Sequential, x: np.ndarray, y: np.ndarray, epochs: int, batch_size: int,
         optimizer, validation: tuple[np.ndarray, np.ndarray] | None = None, seed: int = 0,
-        progress="auto", callback=None, lr_decay: float = 1.0) -> History:
+        progress="auto", callback=None, lr_decay: float = 1.0, augment=None) -> History:
     """Train ``model`` on (x, y) with mini-batch gradient descent, in training mode
     (``model.train()``); the mode is restored after.
 
@@ -119,6 +119,10 @@ def fit(model: Sequential, x: np.ndarray, y: np.ndarray, epochs: int, batch_size
         After every epoch the optimiser's ``lr`` is multiplied by this (default 1: constant).
         Big steps early and small steps late usually end at a better model than one constant
         step size, e.g. ``lr_decay=0.7``.
+    augment : callable(x_batch, rng) -> x_batch, optional
+        Applied to every training batch before the forward pass, e.g.
+        :class:`minicnn.augment.Augment` (random shifts and flips). ``rng`` is a generator
+        seeded from ``seed`` (separate from the shuffling's), so a run repeats exactly.
 
     Raises
     ------
@@ -140,6 +144,9 @@ def fit(model: Sequential, x: np.ndarray, y: np.ndarray, epochs: int, batch_size
             or not 0 < lr_decay <= 1:
         raise ValueError(f"lr_decay must be a number in (0, 1], got {lr_decay!r}; 1 keeps the "
                          "learning rate constant, 0.7 shrinks it by 30 % after every epoch")
+    if augment is not None and not callable(augment):
+        raise TypeError(f"augment must be a function of (x_batch, rng), such as "
+                        f"minicnn.augment.Augment(), got {augment!r}")
     if lr_decay != 1 and not hasattr(optimizer, "lr"):
         raise TypeError(f"lr_decay needs an optimizer with an lr attribute, got {optimizer!r}")
     rng = np.random.default_rng(seed)
@@ -150,12 +157,13 @@ def fit(model: Sequential, x: np.ndarray, y: np.ndarray, epochs: int, batch_size
     bar = _make_bar(_progress_enabled(progress), epochs * n_batches)
     with _mode(model, True):
         _fit_epochs(model, x, y, epochs, batch_size, optimizer, validation, rng, loss_fn,
-                    history, watch, n_batches, bar, callback, lr_decay)
+                    history, watch, n_batches, bar, callback, lr_decay,
+                    augment, np.random.default_rng([seed, 1]))
     return history
 
 
 def _fit_epochs(model, x, y, epochs, batch_size, optimizer, validation, rng, loss_fn, history,
-                watch, n_batches, bar, callback, lr_decay) -> None:
+                watch, n_batches, bar, callback, lr_decay, augment, augment_rng) -> None:
     """The epochs of :func:`fit`, its arguments checked."""
     try:
         for epoch in range(1, epochs + 1):
@@ -166,6 +174,8 @@ def _fit_epochs(model, x, y, epochs, batch_size, optimizer, validation, rng, los
             for b in range(n_batches):
                 idx = order[b * batch_size:(b + 1) * batch_size]
                 xb, yb = x[idx], y[idx]
+                if augment is not None:
+                    xb = augment(xb, augment_rng)
                 logits = model.forward(xb)
                 loss = loss_fn.forward(logits, yb)
                 if not math.isfinite(loss):
