@@ -26,7 +26,7 @@ def _check_p(p) -> float:
     return float(p)
 
 
-def dropout_forward(x: np.ndarray, p: float, rng: np.random.Generator,
+def dropout_forward(x: np.ndarray, p: float, rng: np.random.Generator | int,
                     training: bool = True) -> tuple[np.ndarray, tuple]:
     """Drop each value with probability ``p`` and scale the rest by ``1 / (1 - p)``.
 
@@ -35,8 +35,10 @@ def dropout_forward(x: np.ndarray, p: float, rng: np.random.Generator,
     x : ndarray, any shape
     p : float in [0, 1)
         The probability that a value is dropped (PyTorch's convention; 0 drops nothing).
-    rng : numpy.random.Generator
-        Where the random choices come from: the same generator state gives the same mask.
+    rng : numpy.random.Generator or int
+        Where the random numbers come from: a generator (it moves on, so the next call draws a
+        new mask), or a seed for a new one (``np.random.default_rng(rng)``). The same state or
+        seed gives the same mask.
     training : bool
         False (inference): ``out = x``, nothing dropped, nothing rescaled, no random number drawn.
 
@@ -50,7 +52,7 @@ def dropout_forward(x: np.ndarray, p: float, rng: np.random.Generator,
     p = _check_p(p)
     if not training:
         return x, (None,)
-    keep = rng.random(x.shape) >= p
+    keep = np.random.default_rng(rng).random(x.shape) >= p
     mask = keep.astype(x.dtype) / x.dtype.type(1 - p)
     return x * mask, (mask,)
 
