@@ -110,3 +110,73 @@ class Dropout(Layer):
 
     def config(self) -> dict:
         return {"p": self.p, "seed": self.seed}
+
+
+class Residual(Layer):
+    """A residual block: ``out = x + f(x)``, with ``f`` the given layers applied in order.
+
+    He et al. (2015) added the input back to the output of a few layers so that each block
+    only has to learn a correction to its input, and the gradient reaches early layers through
+    the sum unchanged: ``dx = dout + (f's backward pass of dout)``. ``f`` must keep the shape
+    (e.g. 3x3 convolutions with padding 1 and as many filters as input channels).
+
+    ``params`` and ``grads`` gather the inner layers', keyed ``"<inner index>.<name>"``; the
+    optimiser updates the inner arrays in place. Not saved by :meth:`Sequential.save` as a
+    block: build it yourself and use ``load_weights``.
+    """
+
+    def __init__(self, layers) -> None:  # no Layer.__init__: params and grads are views
+        self.layers = list(layers)
+        if not self.layers:
+            raise ValueError("Residual needs at least one layer, got an empty list")
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        return {f"{i}.{k}": p for i, la in enumerate(self.layers) for k, p in la.params.items()}
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:
+        return {f"{i}.{k}": g for i, la in enumerate(self.layers) for k, g in la.grads.items()}
+
+    @property
+    def training(self) -> bool:
+        return all(getattr(la, "training", True) for la in self.layers)
+
+    @training.setter
+    def training(self, mode: bool) -> None:
+        for la in self.layers:
+            if hasattr(la, "training"):
+                la.training = mode
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """x : any shape that the inner layers keep -> x + f(x), the same shape."""
+        out = x
+        for la in self.layers:
+            out = la.forward(out)
+        if out.shape != np.shape(x):
+            raise ValueError(f"the layers inside Residual change the shape {np.shape(x)} to "
+                             f"{out.shape}; x + f(x) needs them to keep it (padding 1 for 3x3 "
+                             "filters, as many filters as input channels)")
+        return x + out
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """dout -> dout + (the inner layers' backward pass of dout)."""
+        d = dout
+        for la in reversed(self.layers):
+            d = la.backward(d)
+        return dout + d
+
+    def output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        for la in self.layers:
+            shape = tuple(la.output_shape(shape))
+        if shape != tuple(input_shape):
+            raise ValueError(f"the layers inside Residual change the shape {tuple(input_shape)}"
+                             f" to {shape}; x + f(x) needs them to keep it")
+        return shape
+
+    def label(self) -> str:
+        return "Residual[" + ", ".join(la.label() for la in self.layers) + "]"
+
+    def __repr__(self) -> str:
+        return f"Residual({self.layers!r})"

@@ -256,3 +256,29 @@ def test_the_fast_backend_runs_the_new_layers_plainly_with_the_same_numbers():
     fast.eval()
     plain.eval()
     np.testing.assert_allclose(fast.forward(x), plain.forward(x), rtol=1e-5, atol=1e-5)
+
+
+# --- a residual block ------------------------------------------------------------------------
+
+def test_residual_block_adds_its_input_and_its_gradient():
+    from minicnn.extra_layers import Residual
+
+    block = Residual([Conv2D(3, 3, 3, padding=1, seed=0, dtype=np.float64), ReLU(),
+                      Conv2D(3, 3, 3, padding=1, seed=1, dtype=np.float64)])
+    x = np.random.default_rng(10).standard_normal((2, 5, 5, 3))
+    inner = block.layers[2].forward(block.layers[1].forward(block.layers[0].forward(x)))
+    np.testing.assert_allclose(block.forward(x), x + inner)
+    errors = check_layer(block, x, max_checks=None)
+    assert set(errors) == {"x", "0.w", "0.b", "2.w", "2.b"}
+    assert max(errors.values()) < TOL, errors
+    zero = Residual([Dense(4, 4, seed=0)])
+    zero.layers[0].params["w"][:] = 0                  # f(x) = 0: the block passes x through
+    xd = np.ones((2, 4), np.float32)
+    np.testing.assert_array_equal(zero.forward(xd), xd)
+    np.testing.assert_array_equal(zero.backward(xd), xd)
+    model = Sequential([Residual([Dense(4, 4, seed=0), BatchNorm(4)]), Dense(4, 2, seed=1)])
+    model.eval()
+    assert not model.layers[0].layers[1].training
+    assert model.summary((4,)).count("Residual[Dense 4->4, BatchNorm 4]") == 1
+    with pytest.raises(ValueError, match="change the shape"):
+        Residual([Dense(4, 3)]).output_shape((4,))
