@@ -286,6 +286,19 @@ class Sequential:
             store = "buffers" if key in buffers else "params"
             getattr(self.layers[int(i)], store)[name] = saved.astype(p.dtype)
 
+    def to_torch(self, input_shape: tuple[int, ...] = (28, 28, 1)):
+        """The same network with the same weights as a ``torch.nn.Sequential`` (needs PyTorch,
+        ``pip install minicnn[torch]``); see :func:`minicnn.torch_bridge.to_torch`."""
+        from minicnn.torch_bridge import to_torch
+        return to_torch(self, input_shape)
+
+    @classmethod
+    def from_torch(cls, module, input_shape: tuple[int, ...] = (28, 28, 1)) -> Sequential:
+        """A minicnn model with the layers and weights of a ``torch.nn.Sequential``; see
+        :func:`minicnn.torch_bridge.from_torch`."""
+        from minicnn.torch_bridge import from_torch
+        return from_torch(module, input_shape)
+
     def __repr__(self) -> str:
         inner = ",\n".join(f"    {layer!r}" for layer in self.layers)
         return f"Sequential([\n{inner},\n]{', fast=True' if self.fast else ''})"
