@@ -22,6 +22,10 @@ module                    topic                                       chapter
 ``minicnn.gradcheck``     numerical gradients                         06-07
 ``minicnn.experiments``   networks from a layer order; short trials   08
 ``minicnn.pretrained``    a network trained on all of Fashion-MNIST   09
+``minicnn.batchnorm``     batch normalisation's maths                 10
+``minicnn.dropout``       inverted dropout's maths                    10
+``minicnn.extra_layers``  ``BatchNorm`` and ``Dropout`` layers          10
+``minicnn.augment``       random shifts and flips while training      10
 ``minicnn.plotting``      the course's figures                        all
 ``minicnn.widgets``       interactive widgets for the notebooks       02-08
 ``minicnn.grade``         the exercise grader, ``check("ex02")``      all

@@ -15,13 +15,15 @@ from pathlib import Path
 import numpy as np
 
 from minicnn import _checks
+from minicnn.extra_layers import BatchNorm, Dropout
 from minicnn.idx import atomic_write
 from minicnn.layers import AvgPool2D, Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sigmoid, Tanh
 from minicnn.losses import softmax
 
 # The layers a saved model may hold: save writes their names and configs, load rebuilds them.
 LAYER_TYPES = {cls.__name__: cls for cls in
-               (Conv2D, ReLU, Sigmoid, Tanh, MaxPool2D, AvgPool2D, Flatten, Dense)}
+               (Conv2D, ReLU, Sigmoid, Tanh, MaxPool2D, AvgPool2D, Flatten, Dense,
+                BatchNorm, Dropout)}
 
 
 def _saved_file(path: str | os.PathLike) -> Path:
@@ -86,6 +88,15 @@ class Sequential:
         fused step, every batch's two halves on two threads; the same numbers up to float
         rounding. ``model.fast`` can be changed at any time; it is not saved with the model
         (:meth:`load` gives ``fast=False``).
+
+    Attributes
+    ----------
+    training : bool
+        The mode: True (training, as built) or False (evaluation). Layers that behave
+        differently in the two (:class:`~minicnn.extra_layers.BatchNorm`, ``Dropout``) follow
+        it; :meth:`train` and :meth:`eval` set it. ``fit`` trains in training mode;
+        ``evaluate``, ``predict`` and ``predict_proba`` run in evaluation mode. Each of them
+        leaves the mode as it found it. Saved and loaded with the model.
     """
 
     def __init__(self, layers, fast: bool = False) -> None:
@@ -100,6 +111,32 @@ class Sequential:
         self.fast = fast
         self._steps = layers
         self._fast_plan: tuple = (None, [])
+        self.train()
+
+    def train(self, mode: bool = True) -> Sequential:
+        """Training mode (``mode=True``) or evaluation mode (``mode=False``) for the model
+        and each layer with a ``training`` attribute; returns the model."""
+        self.training = bool(mode)
+        for layer in self.layers:
+            if hasattr(layer, "training"):
+                layer.training = self.training
+        return self
+
+    def eval(self) -> Sequential:
+        """Evaluation mode: batch norm uses its running statistics, dropout drops nothing.
+        The same as ``train(False)``; returns the model."""
+        return self.train(False)
+
+    @contextlib.contextmanager
+    def mode(self, training: bool):
+        """``with model.mode(False): ...`` runs the block in that mode, then restores the
+        mode the model had before."""
+        before = self.training
+        self.train(training)
+        try:
+            yield self
+        finally:
+            self.train(before)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Run every layer in order; returns the last layer's output (the logits)."""
@@ -140,14 +177,16 @@ class Sequential:
         return dout
 
     def predict_proba(self, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
-        """Class probabilities, shape (N, K), computed in batches to bound memory."""
+        """Class probabilities, shape (N, K), in evaluation mode, in batches to bound
+        memory."""
         _checks.nonempty_batch("x", x)
-        parts = [softmax(self.forward(x[i:i + batch_size]))
-                 for i in range(0, len(x), batch_size)]
+        with self.mode(False):
+            parts = [softmax(self.forward(x[i:i + batch_size]))
+                     for i in range(0, len(x), batch_size)]
         return np.concatenate(parts)
 
     def predict(self, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
-        """The most likely class of each sample, shape (N,)."""
+        """The most likely class of each sample, shape (N,), in evaluation mode."""
         return self.predict_proba(x, batch_size).argmax(axis=1)
 
     @property
@@ -182,6 +221,8 @@ class Sequential:
             for name, p in layer.params.items():
                 layer.params[name] = p.astype(dtype)
                 layer.grads[name] = np.zeros_like(layer.params[name])
+            for name, buf in getattr(layer, "buffers", {}).items():
+                layer.buffers[name] = buf.astype(dtype)
         return self
 
     def state(self) -> dict[str, np.ndarray]:
@@ -189,8 +230,13 @@ class Sequential:
         return {f"{i}.{name}": p for i, layer in enumerate(self.layers)
                 for name, p in layer.params.items()}
 
+    def _buffers(self) -> dict[str, np.ndarray]:
+        """Every layer's buffers (batch norm's running statistics), keyed like :meth:`state`."""
+        return {f"{i}.{name}": b for i, layer in enumerate(self.layers)
+                for name, b in getattr(layer, "buffers", {}).items()}
+
     def save(self, path: str | os.PathLike) -> Path:
-        """Save the architecture and weights to an ``.npz`` file, atomically.
+        """Save the architecture, weights, buffers and mode to an ``.npz`` file, atomically.
 
         The file is written to a temporary name in the same folder and then renamed, so an
         interrupted save never leaves a half-written file under ``path``.
@@ -201,7 +247,8 @@ class Sequential:
                 for layer in self.layers]
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(path) as f:
-            np.savez(f, __architecture__=np.array(json.dumps(arch)), **self.state())
+            np.savez(f, __architecture__=np.array(json.dumps(arch)),
+                     __training__=np.array(self.training), **self.state(), **self._buffers())
         return path
 
     @classmethod
@@ -224,7 +271,10 @@ class Sequential:
         return self
 
     def _set_state(self, data) -> None:
-        for key, p in self.state().items():
+        if "__training__" in data.files:  # files saved before the mode existed: training
+            self.train(bool(data["__training__"]))
+        buffers = self._buffers()
+        for key, p in {**self.state(), **buffers}.items():
             if key not in data:
                 raise ValueError(f"the saved file has no parameter {key!r}: was it saved from "
                                  "a different architecture?")
@@ -233,7 +283,21 @@ class Sequential:
                 raise ValueError(f"parameter {key!r} has shape {p.shape} here but {saved.shape} "
                                  "in the file: the architectures differ")
             i, name = key.split(".", 1)
-            self.layers[int(i)].params[name] = saved.astype(p.dtype)
+            store = "buffers" if key in buffers else "params"
+            getattr(self.layers[int(i)], store)[name] = saved.astype(p.dtype)
+
+    def to_torch(self, input_shape: tuple[int, ...] = (28, 28, 1)):
+        """The same network with the same weights as a ``torch.nn.Sequential`` (needs PyTorch,
+        ``pip install minicnn[torch]``); see :func:`minicnn.torch_bridge.to_torch`."""
+        from minicnn.torch_bridge import to_torch
+        return to_torch(self, input_shape)
+
+    @classmethod
+    def from_torch(cls, module, input_shape: tuple[int, ...] = (28, 28, 1)) -> Sequential:
+        """A minicnn model with the layers and weights of a ``torch.nn.Sequential``; see
+        :func:`minicnn.torch_bridge.from_torch`."""
+        from minicnn.torch_bridge import from_torch
+        return from_torch(module, input_shape)
 
     def __repr__(self) -> str:
         inner = ",\n".join(f"    {layer!r}" for layer in self.layers)

@@ -7,6 +7,7 @@ which the network never trained on, to see whether it generalises.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 
@@ -66,9 +67,15 @@ def _check_data(x, y, name: str = "x") -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+def _mode(model, training: bool):
+    """``model.mode(training)``, or nothing for a model without modes."""
+    return model.mode(training) if hasattr(model, "mode") else contextlib.nullcontext()
+
+
 def evaluate(model: Sequential, x: np.ndarray, y: np.ndarray,
              batch_size: int = 500) -> tuple[float, float]:
-    """Mean loss and accuracy of ``model`` on (x, y), computed in batches.
+    """Mean loss and accuracy of ``model`` on (x, y), computed in batches, in evaluation mode
+    (``model.eval()``: batch norm's running statistics, no dropout); the mode is restored after.
 
     Returns
     -------
@@ -77,18 +84,20 @@ def evaluate(model: Sequential, x: np.ndarray, y: np.ndarray,
     x, y = _check_data(x, y)
     loss_fn = SoftmaxCrossEntropy()
     total_loss, correct = 0.0, 0
-    for i in range(0, len(x), batch_size):
-        logits = model.forward(x[i:i + batch_size])
-        yb = y[i:i + batch_size]
-        total_loss += loss_fn.forward(logits, yb) * len(yb)
-        correct += int((logits.argmax(axis=1) == yb).sum())
+    with _mode(model, False):
+        for i in range(0, len(x), batch_size):
+            logits = model.forward(x[i:i + batch_size])
+            yb = y[i:i + batch_size]
+            total_loss += loss_fn.forward(logits, yb) * len(yb)
+            correct += int((logits.argmax(axis=1) == yb).sum())
     return total_loss / len(x), correct / len(x)
 
 
 def fit(model: Sequential, x: np.ndarray, y: np.ndarray, epochs: int, batch_size: int,
         optimizer, validation: tuple[np.ndarray, np.ndarray] | None = None, seed: int = 0,
-        progress="auto", callback=None, lr_decay: float = 1.0) -> History:
-    """Train ``model`` on (x, y) with mini-batch gradient descent.
+        progress="auto", callback=None, lr_decay: float = 1.0, augment=None) -> History:
+    """Train ``model`` on (x, y) with mini-batch gradient descent, in training mode
+    (``model.train()``); the mode is restored after.
 
     Parameters
     ----------
@@ -110,6 +119,10 @@ def fit(model: Sequential, x: np.ndarray, y: np.ndarray, epochs: int, batch_size
         After every epoch the optimiser's ``lr`` is multiplied by this (default 1: constant).
         Big steps early and small steps late usually end at a better model than one constant
         step size, e.g. ``lr_decay=0.7``.
+    augment : callable(x_batch, rng) -> x_batch, optional
+        Applied to every training batch before the forward pass, e.g.
+        :class:`minicnn.augment.Augment` (random shifts and flips). ``rng`` is a generator
+        seeded from ``seed`` (separate from the shuffling's), so a run repeats exactly.
 
     Raises
     ------
@@ -131,6 +144,9 @@ def fit(model: Sequential, x: np.ndarray, y: np.ndarray, epochs: int, batch_size
             or not 0 < lr_decay <= 1:
         raise ValueError(f"lr_decay must be a number in (0, 1], got {lr_decay!r}; 1 keeps the "
                          "learning rate constant, 0.7 shrinks it by 30 % after every epoch")
+    if augment is not None and not callable(augment):
+        raise TypeError(f"augment must be a function of (x_batch, rng), such as "
+                        f"minicnn.augment.Augment(), got {augment!r}")
     if lr_decay != 1 and not hasattr(optimizer, "lr"):
         raise TypeError(f"lr_decay needs an optimizer with an lr attribute, got {optimizer!r}")
     rng = np.random.default_rng(seed)
@@ -139,6 +155,16 @@ def fit(model: Sequential, x: np.ndarray, y: np.ndarray, epochs: int, batch_size
     watch = _checks.LossWatch(getattr(optimizer, "lr", None))
     n_batches = math.ceil(len(x) / batch_size)
     bar = _make_bar(_progress_enabled(progress), epochs * n_batches)
+    with _mode(model, True):
+        _fit_epochs(model, x, y, epochs, batch_size, optimizer, validation, rng, loss_fn,
+                    history, watch, n_batches, bar, callback, lr_decay,
+                    augment, np.random.default_rng([seed, 1]))
+    return history
+
+
+def _fit_epochs(model, x, y, epochs, batch_size, optimizer, validation, rng, loss_fn, history,
+                watch, n_batches, bar, callback, lr_decay, augment, augment_rng) -> None:
+    """The epochs of :func:`fit`, its arguments checked."""
     try:
         for epoch in range(1, epochs + 1):
             if bar is not None:
@@ -148,6 +174,8 @@ def fit(model: Sequential, x: np.ndarray, y: np.ndarray, epochs: int, batch_size
             for b in range(n_batches):
                 idx = order[b * batch_size:(b + 1) * batch_size]
                 xb, yb = x[idx], y[idx]
+                if augment is not None:
+                    xb = augment(xb, augment_rng)
                 logits = model.forward(xb)
                 loss = loss_fn.forward(logits, yb)
                 if not math.isfinite(loss):
@@ -178,4 +206,3 @@ def fit(model: Sequential, x: np.ndarray, y: np.ndarray, epochs: int, batch_size
     finally:
         if bar is not None:
             bar.close()
-    return history

@@ -49,3 +49,13 @@ def pytest_collection_modifyitems(config, items):
 def _close_figures():
     yield
     plt.close("all")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say plainly when the road-to-PyTorch tests were skipped because PyTorch is absent."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", [])
+               if "PyTorch is not installed" in str(getattr(r, "longrepr", ""))]
+    if skipped:
+        terminalreporter.write_line(
+            "PyTorch is not installed, so the road-to-PyTorch tests (tests/test_torch_bridge.py"
+            ") were SKIPPED; install it to run them: pip install 'minicnn[torch]'", yellow=True)

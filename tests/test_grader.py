@@ -463,6 +463,9 @@ PACKAGE = {
     "ex08_hyperparameters.receptive_field": ("minicnn.stacks",),
     "ex09_what_the_network_sees.occlude": ("minicnn.pretrained",),
     "ex09_what_the_network_sees.average_drops": ("minicnn.pretrained",),
+    "ex10_batchnorm_dropout.batchnorm_forward": ("minicnn.batchnorm",),
+    "ex10_batchnorm_dropout.batchnorm_backward": ("minicnn.batchnorm",),
+    "ex10_batchnorm_dropout.dropout_forward": ("minicnn.dropout",),
 }
 
 
@@ -491,10 +494,20 @@ def _dense_cache_is_the_exercises():
     return len(cache) == 3 and np.array_equal(cache[0], x) and cache[1] is w and cache[2] is b
 
 
+def _batchnorm_cache_is_the_exercises():
+    from minicnn.batchnorm import batchnorm_forward
+
+    x, gamma = np.array([[-1.0], [1.0]]), np.full(1, 2.0)
+    cache = batchnorm_forward(x, gamma, np.zeros(1), np.zeros(1), np.ones(1), True, 0.1, 0.0)[1]
+    return (len(cache) == 4 and np.array_equal(cache[0], x) and cache[1] == 1.0
+            and cache[2] is gamma and cache[3] is True)
+
+
 # Functions that take a cache: the package's forward pass must also make the exercise's cache.
 CACHE_CHECKS = {"ex05_pooling.max_pool_backward": _pool_cache_is_the_exercises,
                 "ex06_dense_and_loss.dense_backward": _dense_cache_is_the_exercises,
-                "ex07_training.conv_backward": _conv_cache_is_the_exercises}
+                "ex07_training.conv_backward": _conv_cache_is_the_exercises,
+                "ex10_batchnorm_dropout.batchnorm_backward": _batchnorm_cache_is_the_exercises}
 
 
 def package_function(ex):

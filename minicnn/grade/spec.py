@@ -263,6 +263,10 @@ def _compare_any(expected: Any, value: Any, rtol: float, atol: float,
     if isinstance(expected, tuple):
         names = tuple(f"[{i}]" for i in range(len(expected)))
         return _compare_tuple(expected, value, names, rtol, atol, equal_nan)
+    if expected is None or isinstance(expected, (bool, np.bool_)):  # a flag kept in a cache
+        same = value is None if expected is None else isinstance(value, (bool, np.bool_)) \
+            and bool(value) == bool(expected)
+        return (True, "") if same else (False, f"expected {expected!r}, got {describe(value)}")
     if is_real_number(expected):
         if not is_real_number(value) or value != expected:
             return False, f"expected {expected!r}, got {describe(value)}"
