@@ -56,7 +56,7 @@ def _notebook_params() -> list:
     params = []
     for path in sorted((SOURCE / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         chapter = int(path.name[:2])
-        marks = [getattr(pytest.mark, f"ch{chapter:02d}")] if 1 <= chapter <= 9 else []
+        marks = [getattr(pytest.mark, f"ch{chapter:02d}")] if 1 <= chapter <= 11 else []
         params.append(pytest.param(path.name, marks=marks, id=path.stem))
     return params
 
