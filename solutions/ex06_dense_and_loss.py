@@ -121,6 +121,10 @@ def cross_entropy(probs: np.ndarray, labels: np.ndarray) -> float:
 def softmax_cross_entropy_grad(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Gradient of ``cross_entropy(softmax(logits), labels)`` with respect to the logits.
 
+    Derived, two classes first and then K, in notebook 06
+    (``notebooks/06_fully_connected_and_loss.ipynb``), section "The loss's gradient: p - y,
+    derived".
+
     Parameters
     ----------
     logits : ndarray, shape (N, K)
