@@ -85,6 +85,18 @@ def _dense_cases() -> tuple[Case, ...]:
     return with_traits(cases, _dense_traits)
 
 
+def _x_traits(x: np.ndarray) -> list[str]:
+    """What an input x has that may matter to a dense layer: its dtype, its size."""
+    traits = []
+    if x.dtype.kind in "iu":
+        traits.append(f"an integer ({x.dtype}) x")
+    if x.dtype == np.float32:
+        traits.append("a float32 x")
+    if x.size >= 1000:
+        traits.append(f"a large x ({x.size} values)")
+    return traits
+
+
 def _dense_traits(case: Case) -> list[str]:
     x, w, _ = case.args
     if x.ndim == 1:
@@ -94,13 +106,7 @@ def _dense_traits(case: Case) -> list[str]:
         traits.append("a single row (N = 1)")
     if x.shape[0] == w.shape[1]:
         traits.append("as many rows as outputs (N == M)")
-    if x.dtype.kind in "iu":
-        traits.append(f"an integer ({x.dtype}) x")
-    if x.dtype == np.float32:
-        traits.append("a float32 x")
-    if x.size >= 1000:
-        traits.append(f"a large x ({x.size} values)")
-    return traits
+    return traits + _x_traits(x)
 
 
 def _cache_reordered(case: Case, out: Outcome) -> bool:
@@ -546,13 +552,7 @@ def _dense_backward_traits(case: Case) -> list[str]:
         traits.append("a single row (N = 1)")
     if w.shape[0] == w.shape[1]:
         traits.append("as many inputs as outputs (D == M)")
-    if x.dtype.kind in "iu":
-        traits.append(f"an integer ({x.dtype}) x")
-    if x.dtype == np.float32:
-        traits.append("a float32 x")
-    if x.size >= 1000:
-        traits.append(f"a large x ({x.size} values)")
-    return traits
+    return traits + _x_traits(x)
 
 
 def _part(out: Outcome, i: int):
