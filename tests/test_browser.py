@@ -26,6 +26,7 @@ timings say it needs longer gets twice its recorded time); ``MINICNN_CHROMIUM`` 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 from pathlib import Path
 
@@ -57,6 +58,9 @@ def _notebook_params() -> list:
     for path in sorted((SOURCE / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         chapter = int(path.name[:2])
         marks = [getattr(pytest.mark, f"ch{chapter:02d}")] if 1 <= chapter <= 11 else []
+        if chapter == 11 and importlib.util.find_spec("torch") is None:
+            marks.append(pytest.mark.skip(reason=f"notebooks/{path.name}: skipped, PyTorch is "
+                                                 "not installed (pip install -e '.[torch]')"))
         params.append(pytest.param(path.name, marks=marks, id=path.stem))
     return params
 

@@ -20,6 +20,7 @@ CHAPTERS = {
     "08_hyperparameters": ("network", "ex08"),
     "09_what_the_network_sees": ("plotting", "ex09"),
     "10_after_the_basics": ("batchnorm", "ex10"),
+    "11_the_road_to_pytorch": ("torch_bridge", None),
 }
 WIDGET_CHAPTERS = {"02", "03", "04", "05", "06", "07", "08"}
 #: Each notebook's tests carry its chapter's marker (``pytest -m ch05`` checks notebook 05).
