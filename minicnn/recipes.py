@@ -38,15 +38,3 @@ def better_cnn(seed: int = 0, channels: tuple[int, int] = (16, 32), hidden: int 
         Dropout(dropout, seed=seed + 3), Dense(hidden, n_classes, seed=seed + 4),
     ], fast=fast)
 
-
-def multiply_adds(model: Sequential, input_shape: tuple[int, ...]) -> int:
-    """Multiply-adds of one forward pass of one sample through the Conv2D and Dense layers."""
-    total, shape = 0, tuple(input_shape)
-    for layer in model.layers:
-        out = tuple(layer.output_shape(shape))
-        if isinstance(layer, Conv2D):
-            total += out[0] * out[1] * out[2] * layer.kernel_size ** 2 * layer.in_channels
-        elif isinstance(layer, Dense):
-            total += layer.in_features * layer.out_features
-        shape = out
-    return total

@@ -23,7 +23,10 @@ A stack is a list of plain tuples, one per layer that has weights or moves the w
 
 from __future__ import annotations
 
+import math
+
 from minicnn.layers import AvgPool2D, Conv2D, Dense, MaxPool2D
+from minicnn.shapes import conv_output_shape, pool_output_shape
 
 __all__ = ["count_params", "receptive_field", "receptive_field_steps", "layer_tuples",
            "output_shapes"]
@@ -75,23 +78,15 @@ def output_shapes(layers, input_shape: tuple[int, int, int]) -> list[tuple[int, 
         if kind in ("conv", "pool") and len(shape) != 3:
             raise ValueError(f"{where}: a {kind} layer needs an (H, W, C) map, but a dense "
                              f"layer before it gave a flat vector")
-        if kind == "conv":
-            _, f, k, s, p = layer
-            sides = []
-            for n in shape[:2]:
-                span = n - k + 2 * p
-                if span < 0 or span % s:
-                    raise ValueError(f"{where}: (n - k + 2P) / S = ({n} - {k} + 2 * {p}) / {s} "
-                                     f"is not a whole number of at least 0: the filter does "
-                                     f"not tile the map")
-                sides.append(span // s + 1)
-            shape = (*sides, f)
-        elif kind == "pool":
-            _, size, s = layer
-            if size > min(shape[:2]):
-                raise ValueError(f"{where}: the window {size} x {size} is larger than the map")
-            shape = ((shape[0] - size) // s + 1, (shape[1] - size) // s + 1, shape[2])
-        else:
+        try:  # the formulas of chapter 03 (minicnn.shapes), their errors said for this layer
+            if kind == "conv":
+                _, f, k, s, p = layer
+                shape = conv_output_shape(shape, f, k, s, p)
+            elif kind == "pool":
+                shape = pool_output_shape(shape, layer[1], layer[2])
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+        if kind == "dense":
             shape = (layer[1],)
         shapes.append(shape)
     return shapes
@@ -127,10 +122,7 @@ def count_params(layers, input_shape: tuple[int, int, int]) -> int:
             _, f, k = layer[:3]
             total += f * (k * k * before[2] + 1)
         elif layer[0] == "dense":
-            d = 1
-            for n in before:
-                d *= n
-            total += d * layer[1] + layer[1]
+            total += math.prod(before) * layer[1] + layer[1]
     return total
 
 

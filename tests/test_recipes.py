@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from minicnn import __main__ as cli
+from minicnn.experiments import multiply_adds
 from minicnn.extra_layers import BatchNorm, Dropout
 from minicnn.network import Sequential
-from minicnn.recipes import better_cnn, multiply_adds
+from minicnn.recipes import better_cnn
 from minicnn.train import small_cnn
 
 pytestmark = pytest.mark.ch10

@@ -238,12 +238,8 @@ def _part_exercise(ex: Exercise, i: int, outcomes: list[Outcome], expected: dict
             test = None if m.test is None else (lambda c, o, f=m.test: f(c, whole[id(c)]))
             return dataclasses.replace(m, output=output, test=test)
 
-        def test(c: Case, o: Outcome) -> bool:
-            out = whole[id(c)]
-            return (m.test is not None and bool(m.test(c, out))) or (
-                m.output is not None and out.status == "returned"
-                and matches(ex, m.output(c), out.value))
-        return dataclasses.replace(m, output=None, test=test)
+        return dataclasses.replace(m, output=None,
+                                   test=lambda c, o: _explains(ex, m, c, whole[id(c)]))
 
     mistakes = tuple(project(m) for m in ex.mistakes if not m.parts or name in m.parts)
     return dataclasses.replace(ex, kind="array", parts=(), part_credit=(),
