@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from minicnn import pooling
+from minicnn.shapes import pool_output_shape
 
 __all__ = ["COLOURS", "window_maxima", "plot_pool_backward"]
 
@@ -33,7 +34,7 @@ def window_maxima(x: np.ndarray, size: int, stride: int) -> dict[tuple[int, int]
     if x.ndim != 2:
         raise ValueError(f"x must be one (H, W) map, got shape {x.shape}; pick a channel, "
                          "e.g. x[:, :, 0]")
-    out_h, out_w = pooling.max_pool(x, size, stride).shape
+    out_h, out_w = pool_output_shape(x.shape, size, stride)
     found = {}
     for i in range(out_h):
         for j in range(out_w):
