@@ -103,8 +103,12 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stri
 def conv_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gradients of :func:`conv_forward`.
 
-    With ``dout2 = dout.reshape(N * H' * W', F)``: ``dw = dout2.T @ cols``, ``db = dout2.sum(0)``
-    and ``dx = col2im(dout2 @ w2)`` with the padding cut off (``w2 = w.reshape(F, -1)``).
+    With ``dout2 = dout.reshape(N * H' * W', F)``: ``dw = dout2.T @ cols`` and
+    ``db = dout2.sum(0)``. For ``dx``, the patches' gradient is ``dout2 @ w.reshape(F, -1)``,
+    added back to where each patch came from; this is done one filter offset (i, j) at a time:
+    offset (i, j) of every patch met the weights ``w[:, i, j, :]``, so its gradient is
+    ``dout2 @ w[:, i, j, :]`` (N * H' * W', C), and it goes back to the image shifted by (i, j),
+    where overlapping patches add up. Then the padding is cut off.
 
     Parameters
     ----------
@@ -130,8 +134,12 @@ def conv_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarra
     dout2 = dout.reshape(-1, n_filters)
     dw = (dout2.T @ cols).reshape(w.shape)
     db = np.einsum("mf->f", dout2)  # the column sums, dout2.sum(axis=0)
-    dcols = (dout2 @ w.reshape(n_filters, -1)).reshape(n, out_h, out_w, kh, kw, c)
-    dxp = col2im(dcols, (n, h + 2 * padding, wd + 2 * padding, c), stride)
+    dxp = np.zeros((n, h + 2 * padding, wd + 2 * padding, c), np.result_type(dout, w))
+    h_end, w_end = stride * (out_h - 1) + 1, stride * (out_w - 1) + 1
+    for i in range(kh):
+        for j in range(kw):  # the gradient of offset (i, j) of every patch, shifted back
+            dpatch = (dout2 @ w[:, i, j, :]).reshape(n, out_h, out_w, c)
+            dxp[:, i:i + h_end:stride, j:j + w_end:stride, :] += dpatch
     return dxp[:, padding:padding + h, padding:padding + wd, :].copy(), dw, db
 
 
@@ -161,20 +169,6 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: int, out_h: int, out_w: int)
         for j in range(kw):
             cols[:, :, :, i, j, :] = x[:, i:i + h_end:stride, j:j + w_end:stride, :]
     return cols
-
-
-def col2im(dcols: np.ndarray, padded_shape: tuple[int, ...], stride: int) -> np.ndarray:
-    """The adjoint of :func:`im2col`: add the patch gradients ``dcols`` (N, H', W', kh, kw, C)
-    back where their patches came from, in zeros of ``padded_shape`` (N, Hp, Wp, C); overlapping
-    patches add up, one strided slice-add per filter offset (i, j)."""
-    _, out_h, out_w, kh, kw, _ = dcols.shape
-    dx = np.zeros(padded_shape, dtype=dcols.dtype)
-    h_end, w_end = stride * (out_h - 1) + 1, stride * (out_w - 1) + 1
-    for i in range(kh):  # the adjoint of im2col's copies: add each offset back, shifted
-        for j in range(kw):  # (one offset's gradients copied together first: a faster add)
-            offset = np.ascontiguousarray(dcols[:, :, :, i, j, :])
-            dx[:, i:i + h_end:stride, j:j + w_end:stride, :] += offset
-    return dx
 
 
 def conv2d_loop(x: np.ndarray, w: np.ndarray, stride: int = 1, padding: int = 0,

@@ -92,18 +92,16 @@ def max_pool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
     x, size, stride = cache
     x, batch = _as_batch(x)
     _, dout = _as_batch(dout, "dout")
-    out = _max_of_views(batch, size, stride)
+    # offset k of every window, one contiguous (N, H', W', C) array per offset
+    windows = np.stack([view for _, view in _views(batch, size, stride)])
+    out = windows.max(axis=0)
     dx = np.zeros(batch.shape, np.result_type(dout, x))
     taken = np.zeros(out.shape, dtype=bool)  # windows whose maximum has had its gradient
-    for (_, view), (_, dx_view) in zip(_views(batch, size, stride), _views(dx, size, stride),
-                                       strict=True):
-        hit = view == out
+    for window, (_, dx_view) in zip(windows, _views(dx, size, stride), strict=True):
+        hit = window == out
         hit &= ~taken  # only the first maximum of each window
         taken |= hit
-        if stride >= size:  # windows do not overlap: each input gets one window's gradient
-            np.copyto(dx_view, dout, where=hit)
-        else:
-            dx_view += dout * hit
+        dx_view += dout * hit  # where windows overlap (stride < size), the gradients add up
     return _restore(dx, x.ndim)
 
 

@@ -1,6 +1,6 @@
 """Property tests: the core's vectorised functions give the same numbers as plain loops.
 
-im2col, ``conv_forward`` / ``conv_backward`` (im2col + one matrix product, col2im) in
+im2col, ``conv_forward`` / ``conv_backward`` (im2col + one matrix product; dx offset by offset) in
 ``minicnn.conv`` and max pooling's backward pass in ``minicnn.pooling`` are checked against loop
 references over shapes, strides, paddings and channel counts that hypothesis draws, including
 overlapping pooling windows and ties. The fast backend is held to the core in tests/test_fast.py.
