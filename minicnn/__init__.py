@@ -14,6 +14,7 @@ module                    topic                                       chapter
 ``minicnn.losses``        softmax and cross-entropy                   06
 ``minicnn.layers``        layer objects with forward and backward     06-07
 ``minicnn.network``       ``Sequential``: a stack of layers           07
+``minicnn.saving``        a model's .npz file: save and load          07
 ``minicnn.optim``         SGD and Adam                                07
 ``minicnn.train``         ``fit`` and ``evaluate``                    07
 ``minicnn.datasets``      Fashion-MNIST, offline-first                07
