@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -68,3 +69,42 @@ def test_table_gives_ratios_and_targets():
     assert "| 3.00 (0.20) | 1.10 | 1.40 (<= 1.5) | <= 1.0 |" in table
     assert "| 1.25 | 2.00 | (for information) |" in table
     assert "| -0.20 points | -0.10 points | within 0.5 points |" in table
+
+
+def _on_the_subset() -> dict:
+    """An environment in which ``load_fashion_mnist("full")`` reads the shipped subset."""
+    from minicnn import datasets
+
+    return {**os.environ, "MINICNN_DATA": str(datasets.SUBSET_DIR),
+            "OPENBLAS_NUM_THREADS": "1", "MINICNN_THREADS": "1"}
+
+
+@pytest.mark.ch10
+def test_choose_recipe_compares_two_learning_rates_over_seeds(tmp_path):
+    runs = tmp_path / "runs.json"
+    done = subprocess.run([sys.executable, str(BENCH / "choose_recipe.py"), "--limit", "900",
+                           "--epochs", "2", "--seeds", "0", "1", "--json", str(runs)],
+                          capture_output=True, text=True, timeout=300,
+                          env=_on_the_subset())
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert ("787 training and 113 validation images, 2 epochs, batch size 128, "
+            "128 hidden units") in out
+    assert out.count("validation accuracy per epoch") == 4
+    assert "lr 0.05: final validation accuracy" in out and "2 runs" in out
+    assert "lr 0.1 minus lr 0.05:" in out and "the larger spread" in out
+    curves = json.loads(runs.read_text())
+    assert [(r["lr"], r["seed"]) for r in curves] == [(0.05, 0), (0.1, 0), (0.05, 1), (0.1, 1)]
+    assert all(len(r["val_accuracy"]) == 2 for r in curves)
+    assert curves[0]["val_accuracy"] != curves[2]["val_accuracy"]  # the seed matters
+
+
+@pytest.mark.ch10
+def test_recipe_vs_torch_minicnn_side_trains_one_epoch():
+    done = subprocess.run([sys.executable, str(BENCH / "recipe_vs_torch.py"), "--side",
+                           "minicnn", "--limit", "512", "--threads", "1"],
+                          capture_output=True, text=True, timeout=300,
+                          env=_on_the_subset())
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["epoch_s"] > 0 and 0 < result["loss"] < 10 and result["peak_rss_mib"] > 0
