@@ -32,15 +32,14 @@ from minicnn.__main__ import BEST  # noqa: E402
 from minicnn.datasets import load_fashion_mnist, split_validation  # noqa: E402
 from minicnn.experiments import difference, spread  # noqa: E402
 from minicnn.optim import SGD  # noqa: E402
-from minicnn.recipes import better_cnn  # noqa: E402
+from minicnn.recipes import from_recipe  # noqa: E402
 from minicnn.train import fit  # noqa: E402
 
 
 def one_run(train, val, lr: float, seed: int, epochs: int, hidden: int, lr_decay: float,
             batch_size: int) -> dict:
     """Train the best recipe's network at ``lr`` from ``seed``; validation accuracy per epoch."""
-    model = better_cnn(seed=seed, channels=tuple(BEST["channels"]), hidden=hidden,
-                       dropout=BEST["dropout"], fast=True)
+    model = from_recipe({**BEST, "hidden": hidden}, seed=seed, fast=True)
     start = time.process_time()
     history = fit(model, *train, epochs, batch_size, SGD(lr=lr, momentum=0.9),
                   validation=val, seed=seed, progress=False, lr_decay=lr_decay)

@@ -47,11 +47,17 @@ def run_side(side: str, extra: list[str], threads: int = 2) -> dict:
     JSON result."""
     cmd = [sys.executable, str(HERE / SIDES[side][0]), *SIDES[side][1:], *extra,
            "--threads", str(threads)]
+    return run_fresh(cmd, threads, side)
+
+
+def run_fresh(cmd: list[str], threads: int, name: str) -> dict:
+    """Run ``cmd`` in a fresh process, in this folder, with ``threads`` BLAS / OpenMP / minicnn
+    threads; return the JSON line it prints last, or stop with its stderr if it fails."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
                MINICNN_THREADS=str(threads))
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE, env=env)
     if proc.returncode != 0:
-        raise SystemExit(f"{side} failed ({' '.join(cmd)}):\n{proc.stderr}")
+        raise SystemExit(f"{name} failed ({' '.join(cmd)}):\n{proc.stderr}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 

@@ -15,10 +15,8 @@ fresh process, taking turns and alternating who goes first (as ``compare_torch.p
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,14 +26,10 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 from _common import emit, epoch_orders, load_data, warm_allocator  # noqa: E402
+from compare_torch import run_fresh  # noqa: E402
 
 from minicnn.__main__ import BEST  # noqa: E402
-from minicnn.recipes import better_cnn  # noqa: E402
-
-
-def _model(fast: bool):
-    return better_cnn(seed=0, channels=tuple(BEST["channels"]), hidden=BEST["hidden"],
-                      dropout=BEST["dropout"], fast=fast)
+from minicnn.recipes import from_recipe  # noqa: E402
 
 
 def minicnn_epoch(limit: int | None) -> dict:
@@ -44,7 +38,7 @@ def minicnn_epoch(limit: int | None) -> dict:
     from minicnn.train import fit
 
     x, y, _, _ = load_data(limit)
-    model = _model(fast=True)
+    model = from_recipe(BEST, fast=True)
     start = time.perf_counter()
     history = fit(model, x, y, 1, BEST["batch_size"], SGD(BEST["lr"], momentum=0.9), seed=0,
                   progress=False)
@@ -62,7 +56,7 @@ def torch_epoch(limit: int | None, threads: int) -> dict:
     x, y, _, _ = load_data(limit)
     x = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
     y = torch.from_numpy(y.astype("int64"))
-    module = to_torch(_model(fast=False)).train()
+    module = to_torch(from_recipe(BEST)).train()
     opt = torch.optim.SGD(module.parameters(), lr=BEST["lr"], momentum=0.9)
     (order,) = epoch_orders(len(x), 1)
     order = torch.from_numpy(order)
@@ -80,12 +74,7 @@ def torch_epoch(limit: int | None, threads: int) -> dict:
 def run_side(side: str, limit: int | None, threads: int) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--side", side,
            "--threads", str(threads)] + (["--limit", str(limit)] if limit else [])
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
-               MINICNN_THREADS=str(threads))
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        raise SystemExit(f"{side} failed:\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_fresh(cmd, threads, side)
 
 
 def main(argv: list[str] | None = None) -> int:

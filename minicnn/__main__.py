@@ -63,9 +63,8 @@ def train_command(args: argparse.Namespace) -> int:
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
     print(f"data: {args.data}, {len(x_train):,} training and {len(x_test):,} test images")
     if args.recipe == "best":
-        from minicnn.recipes import better_cnn
-        model = better_cnn(seed=args.seed, channels=tuple(recipe["channels"]),
-                           hidden=recipe["hidden"], dropout=recipe["dropout"], fast=True)
+        from minicnn.recipes import from_recipe
+        model = from_recipe(recipe, seed=args.seed, fast=True)
     else:
         model = small_cnn(seed=args.seed, channels=tuple(recipe["channels"]), fast=True)
     print(model.summary(x_train.shape[1:]))

@@ -180,11 +180,6 @@ class Sequential:
         return {f"{i}.{name}": p for i, layer in enumerate(self.layers)
                 for name, p in layer.params.items()}
 
-    def _buffers(self) -> dict[str, np.ndarray]:
-        """Every layer's buffers (batch norm's running statistics), keyed like :meth:`state`."""
-        return {f"{i}.{name}": b for i, layer in enumerate(self.layers)
-                for name, b in getattr(layer, "buffers", {}).items()}
-
     def save(self, path: str | os.PathLike) -> Path:
         """Save the architecture, weights, buffers and mode to an ``.npz`` file, atomically
         (see :func:`minicnn.saving.save`); returns the file's path."""

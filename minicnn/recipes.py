@@ -38,3 +38,9 @@ def better_cnn(seed: int = 0, channels: tuple[int, int] = (16, 32), hidden: int 
         Dropout(dropout, seed=seed + 3), Dense(hidden, n_classes, seed=seed + 4),
     ], fast=fast)
 
+
+def from_recipe(recipe: dict, seed: int = 0, fast: bool = False) -> Sequential:
+    """:func:`better_cnn` with a recipe's ``channels``, ``hidden`` and ``dropout`` (for example
+    ``BEST`` in ``minicnn/__main__.py``)."""
+    return better_cnn(seed=seed, channels=tuple(recipe["channels"]), hidden=recipe["hidden"],
+                      dropout=recipe["dropout"], fast=fast)

@@ -76,7 +76,7 @@ def save(model, path: str | os.PathLike) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path) as f:
         np.savez(f, __architecture__=np.array(json.dumps(arch)),
-                 __training__=np.array(model.training), **model.state(), **model._buffers())
+                 __training__=np.array(model.training), **model.state(), **_buffers(model))
     return path
 
 
@@ -99,10 +99,16 @@ def load_weights(model, path: str | os.PathLike) -> None:
         _set_state(model, data)
 
 
+def _buffers(model) -> dict[str, np.ndarray]:
+    """Every layer's buffers (batch norm's running statistics), keyed like ``model.state()``."""
+    return {f"{i}.{name}": b for i, layer in enumerate(model.layers)
+            for name, b in getattr(layer, "buffers", {}).items()}
+
+
 def _set_state(model, data) -> None:
     if "__training__" in data.files:  # files saved before the mode existed: training
         model.train(bool(data["__training__"]))
-    buffers = model._buffers()
+    buffers = _buffers(model)
     for key, p in {**model.state(), **buffers}.items():
         if key not in data:
             raise ValueError(f"the saved file has no parameter {key!r}: was it saved from "

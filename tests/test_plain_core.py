@@ -31,9 +31,10 @@ def _params():
             for name, (mark, first) in CORE.items()]
 
 
-def _imports(tree: ast.Module) -> set[str]:
+def _imports(nodes) -> set[str]:
+    """The modules (and ``module.name``) that the import statements among ``nodes`` import."""
     names = set()
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module:
@@ -42,20 +43,17 @@ def _imports(tree: ast.Module) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize(("name", "first"), _params())
-def test_core_module_is_short_and_plain(name, first):
-    source = (PACKAGE / f"{name}.py").read_text()
+def _check_module(path: Path, first: str) -> None:
+    """Assert that the module at ``path`` follows the plain core's rules."""
+    name, source = path.stem, path.read_text()
     assert len(source.splitlines()) <= 250, f"minicnn/{name}.py is longer than 250 lines"
     tree = ast.parse(source)
-    speed = {imp for imp in _imports(tree)
+    speed = {imp for imp in _imports(ast.walk(tree))
              if any(imp == m or imp.startswith(m + ".") for m in SPEED_MODULES)}
     # the one exception: Sequential imports the fast backend when it is switched on
     lazy = {"minicnn.fast"} if name == "network" else set()
     assert not speed - lazy, f"minicnn/{name}.py imports {sorted(speed - lazy)}"
-    top = _imports(ast.Module(body=[n for n in tree.body
-                                    if isinstance(n, (ast.Import, ast.ImportFrom))],
-                              type_ignores=[]))
-    assert not {imp for imp in top if imp.startswith("minicnn.fast")}, name
+    assert not {imp for imp in _imports(tree.body) if imp.startswith("minicnn.fast")}, name
     assert not re.search(r"\bScratch\b|mallopt|\bprange\b", source), name
     text = "\n".join(ast.get_docstring(node) or "" for node in ast.walk(tree)
                      if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)))
@@ -66,12 +64,14 @@ def test_core_module_is_short_and_plain(name, first):
     assert first in public[:4], f"{first} should be among the first definitions of {name}.py"
 
 
+@pytest.mark.parametrize(("name", "first"), _params())
+def test_core_module_is_short_and_plain(name, first):
+    _check_module(PACKAGE / f"{name}.py", first)
+
+
 @pytest.mark.ch07
-def test_the_checks_catch_what_they_look_for(tmp_path, monkeypatch):
+def test_the_checks_catch_what_they_look_for(tmp_path):
     """A module that breaks each rule fails the test above."""
-    bad = tmp_path / "minicnn"
-    bad.mkdir()
-    monkeypatch.setattr(__import__(__name__), "PACKAGE", bad)
     cases = {
         "long": "def convolve():\n    pass\n" + "# filler\n" * 260,
         "threads": "import threading\n\ndef convolve():\n    pass\n",
@@ -82,8 +82,8 @@ def test_the_checks_catch_what_they_look_for(tmp_path, monkeypatch):
                 + "def convolve():\n    pass\n",
     }
     for name, source in cases.items():
-        (bad / f"{name}.py").write_text(source)
+        (tmp_path / f"{name}.py").write_text(source)
         with pytest.raises(AssertionError):
-            test_core_module_is_short_and_plain(name, "convolve")
-    (bad / "fine.py").write_text('"""Convolution."""\n\ndef convolve():\n    pass\n')
-    test_core_module_is_short_and_plain("fine", "convolve")
+            _check_module(tmp_path / f"{name}.py", "convolve")
+    (tmp_path / "fine.py").write_text('"""Convolution."""\n\ndef convolve():\n    pass\n')
+    _check_module(tmp_path / "fine.py", "convolve")
