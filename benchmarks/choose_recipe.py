@@ -26,10 +26,10 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _common import load_data  # also puts the checkout on sys.path
 
 from minicnn.__main__ import BEST  # noqa: E402
-from minicnn.datasets import load_fashion_mnist, split_validation  # noqa: E402
+from minicnn.datasets import split_validation  # noqa: E402
 from minicnn.experiments import difference, spread  # noqa: E402
 from minicnn.optim import SGD  # noqa: E402
 from minicnn.recipes import from_recipe  # noqa: E402
@@ -61,9 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, help="write every run's curve here")
     args = p.parse_args(argv)
 
-    (x, y), _ = load_fashion_mnist(data="full", download=False, progress=False)
-    if args.limit:
-        x, y = x[:args.limit], y[:args.limit]
+    x, y, _, _ = load_data(args.limit)  # the test images are not used here
     train, val = split_validation(x, y, fraction=0.125, seed=0)
     print(f"{len(train[1])} training and {len(val[1])} validation images, {args.epochs} epochs, "
           f"batch size {args.batch_size}, {args.hidden} hidden units, lr x {args.lr_decay:g} per "

@@ -42,7 +42,7 @@ def _model_file(path: str | os.PathLike):
     """The arrays of a file :func:`save` wrote, or a clear error if it is not one."""
     file = _saved_file(path)
 
-    def refuse(why: str, exc: Exception | None = None):
+    def refuse(why: str) -> ValueError:
         return ValueError(f"{str(file)!r} is not a minicnn model file ({why}); load a file "
                           "written by model.save(path), or check the path")
     try:
