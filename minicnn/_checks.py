@@ -81,6 +81,32 @@ def channels(layer: str, x, in_channels: int) -> np.ndarray:
     return x
 
 
+def features(layer: str, x, in_features: int) -> np.ndarray:
+    """``x`` as an array, or an error if it is not an (N, in_features) batch of rows."""
+    x = array("x", x, 2, "(N, in_features)")
+    if x.shape[1] != in_features:
+        raise ValueError(f"{layer} expects {in_features} input features but x has shape "
+                         f"{x.shape}; set in_features={x.shape[1]} (model.summary(...) "
+                         "shows each layer's output size)")
+    return x
+
+
+def grad_like(dout, shape: tuple, what: str) -> np.ndarray:
+    """``dout`` as an array of shape ``shape`` (the shape of ``what``), or an error.
+
+    A single number stands for the same gradient at every value (``relu_backward(1.0, x)`` is
+    ReLU's derivative at every x).
+    """
+    dout = np.asarray(dout)
+    if dout.ndim == 0:
+        return np.broadcast_to(dout, shape)
+    if dout.shape != tuple(shape):
+        raise ValueError(f"dout must have shape {tuple(shape)}, the shape of {what} (one gradient "
+                         f"per value), or be one number, got shape {dout.shape}; pass the "
+                         "gradient of the loss with respect to the forward pass's output")
+    return dout
+
+
 def channels_hint(shape: tuple, in_channels: int) -> str:
     """Advice for a 4-D batch whose last axis is not ``in_channels`` channels.
 
@@ -98,6 +124,29 @@ def nonempty_batch(name: str, x) -> None:
     if n == 0:
         raise ValueError(f"{name} is an empty batch (shape {np.shape(x)}): there is nothing to "
                          "run; pass at least one sample, e.g. x[:1]")
+
+
+def finite(name: str, x: np.ndarray) -> None:
+    """Raise if the float array ``x`` holds a NaN or an infinity, naming the first one.
+
+    One float64 sum finds out (no temporary as large as ``x``); only then is the culprit looked
+    for.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(x, dtype=np.float64)):
+            return
+    bad = ~np.isfinite(x)
+    if not bad.any():  # finite numbers whose sum overflows float64
+        return
+    first = tuple(int(i) for i in np.argwhere(bad)[0])
+    n_bad = int(bad.reshape(len(x), -1).any(axis=1).sum())
+    var = name.split()[-1]  # "validation x" -> x
+    raise ValueError(f"{name} holds {x[first]} at index {first} ({n_bad} of its {len(x)} samples "
+                     f"{'holds' if n_bad == 1 else 'hold'} NaN or infinite values): on them the "
+                     "network's outputs and the loss are NaN, so it can neither learn nor be "
+                     f"scored. Drop those samples, e.g. keep = np.isfinite({var}).reshape("
+                     f"len({var}), -1).all(axis=1), then keep only x[keep] and y[keep], or "
+                     "replace the values")
 
 
 class LossWatch:

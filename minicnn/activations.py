@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from minicnn import _checks
+
 
 def relu(x: np.ndarray) -> np.ndarray:
     """``max(0, x)`` element-wise, any shape; returns a new array (the input is unchanged)."""
@@ -28,6 +30,7 @@ def relu_backward(dout: np.ndarray, x: np.ndarray) -> np.ndarray:
 
     Computed as ``dout * (x > 0)``, in the dtype of ``dout``.
     """
+    dout = _checks.grad_like(dout, np.shape(x), "x")
     return np.multiply(dout, x > 0, dtype=np.result_type(dout))
 
 
@@ -40,6 +43,7 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 def sigmoid_backward(dout: np.ndarray, out: np.ndarray) -> np.ndarray:
     """Gradient of sigmoid given its output ``out``: ``dout * out * (1 - out)``."""
+    dout = _checks.grad_like(dout, np.shape(out), "out")
     return dout * out * (1 - out)
 
 
@@ -50,4 +54,5 @@ def tanh(x: np.ndarray) -> np.ndarray:
 
 def tanh_backward(dout: np.ndarray, out: np.ndarray) -> np.ndarray:
     """Gradient of tanh given its output ``out``: ``dout * (1 - out ** 2)``."""
+    dout = _checks.grad_like(dout, np.shape(out), "out")
     return dout * (1 - out * out)

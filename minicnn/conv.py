@@ -127,8 +127,8 @@ def conv_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarra
     x, w, _, stride, padding = cache[:5]
     n, h, wd, c = x.shape
     n_filters, kh, kw, _ = w.shape
-    dout = np.asarray(dout)
-    out_h, out_w = dout.shape[1:3]
+    out_h, out_w = (h + 2 * padding - kh) // stride + 1, (wd + 2 * padding - kw) // stride + 1
+    dout = _checks.grad_like(dout, (n, out_h, out_w, n_filters), "conv_forward's output")
     cols = cache[5] if len(cache) > 5 else im2col(  # the five values alone: build it again
         pad(x, padding), kh, kw, stride, out_h, out_w).reshape(-1, kh * kw * c)
     dout2 = dout.reshape(-1, n_filters)

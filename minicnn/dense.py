@@ -52,4 +52,5 @@ def dense_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarr
     db : ndarray, shape (M,), ``dout.sum(axis=0)``
     """
     x, w, _ = cache
+    dout = _checks.grad_like(dout, (len(x), w.shape[1]), "the output x @ w + b")
     return dout @ w.T, x.T @ dout, dout.sum(axis=0)

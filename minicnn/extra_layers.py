@@ -43,7 +43,6 @@ class BatchNorm(Layer):
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
         self.buffers = {"running_mean": np.zeros(d, dtype), "running_var": np.ones(d, dtype)}
         self.training = True
-        self._cache = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x : (N, num_features) or (N, H, W, num_features) -> the same shape."""
@@ -58,10 +57,8 @@ class BatchNorm(Layer):
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """dout : the output's shape -> dx : the same shape."""
-        if self._cache is None:
-            raise RuntimeError("call forward before backward")
-        dx, self.grads["gamma"], self.grads["beta"] = self.ops.batchnorm_backward(dout,
-                                                                                  self._cache)
+        dx, self.grads["gamma"], self.grads["beta"] = self.ops.batchnorm_backward(
+            dout, self._saved())
         return dx
 
     def output_shape(self, input_shape):
@@ -92,7 +89,6 @@ class Dropout(Layer):
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.training = True
-        self._cache = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x : any shape -> the same shape."""
@@ -101,9 +97,7 @@ class Dropout(Layer):
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """dout : the output's shape -> dx : the same shape."""
-        if self._cache is None:
-            raise RuntimeError("call forward before backward")
-        return self.ops.dropout_backward(dout, self._cache)
+        return self.ops.dropout_backward(dout, self._saved())
 
     def label(self) -> str:
         return f"Dropout p={self.p:g}"

@@ -27,6 +27,14 @@ class Layer:
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
+        self._cache = None  # what forward keeps for backward
+
+    def _saved(self):
+        """What the last forward pass kept for backward (an error if none has run)."""
+        if self._cache is None:
+            raise RuntimeError(f"{type(self).__name__}.backward was called before forward: "
+                               "call forward(x) first, then backward(dout)")
+        return self._cache
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} needs a forward method")
@@ -81,7 +89,6 @@ class Conv2D(Layer):
         self.params = {"w": _he_normal(rng, (self.out_channels, k, k, c), k * k * c, dtype),
                        "b": np.zeros(self.out_channels, dtype=dtype)}
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
-        self._cache = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x : (N, H, W, in_channels) -> (N, H', W', out_channels)."""
@@ -92,9 +99,7 @@ class Conv2D(Layer):
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """dout : (N, H', W', out_channels) -> dx : (N, H, W, in_channels)."""
-        if self._cache is None:
-            raise RuntimeError("call forward before backward")
-        dx, self.grads["w"], self.grads["b"] = self.ops.conv_backward(dout, self._cache)
+        dx, self.grads["w"], self.grads["b"] = self.ops.conv_backward(dout, self._saved())
         return dx
 
     def output_shape(self, input_shape):
@@ -119,11 +124,11 @@ class ReLU(Layer):
     ops = activations  # where forward and backward find their functions
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._x = x
+        self._cache = x
         return self.ops.relu(x)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        return self.ops.relu_backward(dout, self._x)
+        return self.ops.relu_backward(dout, self._saved())
 
 
 class Sigmoid(Layer):
@@ -131,11 +136,11 @@ class Sigmoid(Layer):
     ops = activations  # where forward and backward find their functions
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._out = self.ops.sigmoid(x)
-        return self._out
+        self._cache = self.ops.sigmoid(x)  # the output: the gradient is written with it
+        return self._cache
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        return self.ops.sigmoid_backward(dout, self._out)
+        return self.ops.sigmoid_backward(dout, self._saved())
 
 
 class Tanh(Layer):
@@ -143,11 +148,11 @@ class Tanh(Layer):
     ops = activations  # where forward and backward find their functions
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._out = self.ops.tanh(x)
-        return self._out
+        self._cache = self.ops.tanh(x)  # the output: the gradient is written with it
+        return self._cache
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        return self.ops.tanh_backward(dout, self._out)
+        return self.ops.tanh_backward(dout, self._saved())
 
 
 class _Pool2D(Layer):
@@ -176,7 +181,7 @@ class MaxPool2D(_Pool2D):
         return out
 
     def backward(self, dout):
-        return self.ops.max_pool_backward(dout, self._cache)
+        return self.ops.max_pool_backward(dout, self._saved())
 
 
 class AvgPool2D(_Pool2D):
@@ -187,18 +192,18 @@ class AvgPool2D(_Pool2D):
         return out
 
     def backward(self, dout):
-        return self.ops.avg_pool_backward(dout, self._cache)
+        return self.ops.avg_pool_backward(dout, self._saved())
 
 
 class Flatten(Layer):
     """(N, d1, d2, ...) -> (N, d1 * d2 * ...), row-major (channels-last order)."""
 
     def forward(self, x):
-        self._shape = x.shape
+        self._cache = x.shape
         return x.reshape(x.shape[0], -1)
 
     def backward(self, dout):
-        return dout.reshape(self._shape)
+        return dout.reshape(self._saved())
 
     def output_shape(self, input_shape):
         return (int(np.prod(input_shape)),)
@@ -223,16 +228,12 @@ class Dense(Layer):
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
 
     def forward(self, x):
-        x = _checks.array("x", x, 2, "(N, in_features)")
-        if x.shape[1] != self.in_features:
-            raise ValueError(f"Dense expects {self.in_features} input features but x has shape "
-                             f"{x.shape}; set in_features={x.shape[1]} (model.summary(...) "
-                             "shows each layer's output size)")
+        x = _checks.features("Dense", x, self.in_features)
         out, self._cache = self.ops.dense_forward(x, self.params["w"], self.params["b"])
         return out
 
     def backward(self, dout):
-        dx, self.grads["w"], self.grads["b"] = self.ops.dense_backward(dout, self._cache)
+        dx, self.grads["w"], self.grads["b"] = self.ops.dense_backward(dout, self._saved())
         return dx
 
     def output_shape(self, input_shape):

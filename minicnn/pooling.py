@@ -39,6 +39,13 @@ def _as_batch(x, name: str = "x") -> tuple[np.ndarray, np.ndarray]:
     return x, (x[np.newaxis] if x.ndim == 3 else x)
 
 
+def _dout_batch(dout, ndim: int, batch: np.ndarray, size: int, stride: int) -> np.ndarray:
+    """``dout`` checked against the shape of the pooled output, as an (N, H', W', C) batch."""
+    full = (len(batch), *pool_output_shape(batch.shape[1:], size, stride))
+    shape = {2: full[1:3], 3: full[1:], 4: full}[ndim]
+    return _as_batch(_checks.grad_like(dout, shape, "the pooled output"), "dout")[1]
+
+
 def _check_window(size, stride) -> tuple[int, int]:
     return _checks.positive_int("size", size), _checks.positive_int("stride", stride)
 
@@ -91,7 +98,7 @@ def max_pool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
     """
     x, size, stride = cache
     x, batch = _as_batch(x)
-    _, dout = _as_batch(dout, "dout")
+    dout = _dout_batch(dout, x.ndim, batch, size, stride)
     # offset k of every window, one contiguous (N, H', W', C) array per offset
     windows = np.stack([view for _, view in _views(batch, size, stride)])
     out = windows.max(axis=0)
@@ -126,7 +133,7 @@ def avg_pool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
     """Gradient of average pooling: each window shares its gradient equally among its inputs."""
     x, size, stride = cache
     x, batch = _as_batch(x)
-    _, dout = _as_batch(dout, "dout")
+    dout = _dout_batch(dout, x.ndim, batch, size, stride)
     dx = np.zeros(batch.shape, dtype=np.result_type(dout, x))
     share = dout / (size * size)
     for _, view in _views(dx, size, stride):

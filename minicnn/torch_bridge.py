@@ -2,8 +2,9 @@
 
 ``to_torch(model)`` (also ``model.to_torch()``) builds an ``nn.Sequential`` that gives the same
 logits as the minicnn model; ``from_torch(module)`` (also ``Sequential.from_torch(module)``) does
-the reverse for the layer types minicnn has. PyTorch is optional: ``pip install minicnn[torch]``;
-nothing else in the course imports it.
+the reverse for the layer types minicnn has. PyTorch is optional: ``pip install minicnn[torch]``.
+Only this module imports it, and only when one of the two is called (the two ``Sequential``
+methods import this module when they are called, not before).
 
 What changes on the way, and why:
 

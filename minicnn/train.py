@@ -60,6 +60,7 @@ def _make_bar(enabled: bool, total: int):
 def _check_data(x, y, name: str = "x") -> tuple[np.ndarray, np.ndarray]:
     x = _checks.array(name, x, (2, 3, 4), "(N, H, W, C)")
     _checks.nonempty_batch(name, x)
+    _checks.finite(name, x)
     y = np.asarray(y)
     if y.ndim != 1 or len(y) != len(x):
         raise ValueError(f"the labels must be a 1-D array with one label per sample: {name} "
@@ -126,6 +127,8 @@ def fit(model: Sequential, x: np.ndarray, y: np.ndarray, epochs: int, batch_size
 
     Raises
     ------
+    ValueError
+        Before any step, when ``x`` (or the validation images) hold NaN or infinite values.
     FloatingPointError
         When the loss becomes NaN or infinite: the steps were too large.
 

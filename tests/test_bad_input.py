@@ -1,6 +1,6 @@
 """Bad input a new user will try: each error names the argument, shows the value and says
 what to do (channels-first batches, empty batches, files that are not models, a learning rate
-so high that the loss explodes without becoming NaN)."""
+so high that the loss explodes without becoming NaN, images that hold NaN or infinities)."""
 
 from __future__ import annotations
 
@@ -100,3 +100,41 @@ def test_a_sensible_learning_rate_does_not_warn(recwarn):
     fit(small_cnn(seed=0), x, rng.integers(0, 10, 64), epochs=2, batch_size=16,
         optimizer=SGD(0.05, 0.9), progress=False)
     assert not [w for w in recwarn if "the loss grew" in str(w.message)]
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_data_with_nan_or_inf_is_refused_before_training(bad):
+    """A NaN or infinity in the images is named (value, index, how many samples) before any
+    step, instead of ending as "the loss became nan ... smaller learning rate", which would
+    send the learner to the wrong fix; the model is left untouched."""
+    rng = np.random.default_rng(0)
+    x = rng.random((12, 28, 28, 1), dtype=np.float32)
+    y = rng.integers(0, 10, 12)
+    x[7, 3, 4, 0] = bad
+    x[9, 0, 0, 0] = bad
+    model = small_cnn(seed=0)
+    before = {k: v.copy() for k, v in model.state().items()}
+    for call, name in ((lambda: fit(model, x, y, 1, 4, SGD(0.1), progress=False), "x"),
+                       (lambda: evaluate(model, x, y), "x"),
+                       (lambda: fit(model, x[:6], y[:6], 1, 4, SGD(0.1), progress=False,
+                                    validation=(x, y)), "validation x")):
+        with pytest.raises(ValueError) as info:
+            call()
+        text = str(info.value)
+        assert text.startswith(f"{name} holds {bad} at index (7, 3, 4, 0)")
+        assert "2 of its 12 samples hold NaN or infinite values" in text
+        assert "np.isfinite(x)" in text and "learning rate" not in text
+    for k, v in model.state().items():  # every call stopped before a step
+        np.testing.assert_array_equal(v, before[k])
+
+
+def test_huge_finite_data_is_not_mistaken_for_nan():
+    """float64 values so large that their sum overflows are still finite: they pass the check
+    (what such inputs do to the network is another matter)."""
+    from minicnn._checks import finite
+
+    finite("x", np.full((3, 2, 2, 1), 1e308))
+    with pytest.raises(ValueError, match=r"x holds nan at index \(2, 1, 0, 0\)"):
+        x = np.full((3, 2, 2, 1), 1e308)
+        x[2, 1, 0, 0] = np.nan
+        finite("x", x)
