@@ -29,6 +29,21 @@ BEST = {"epochs": 10, "batch_size": 128, "lr": 0.1, "channels": (16, 32), "lr_de
         "hidden": 128, "dropout": 0.3, "max_shift": 0, "flip": False}
 
 
+def _positive(kind):
+    """An argparse type: a positive ``kind`` (int or float), or a usage error naming the value."""
+    what = "a whole number" if kind is int else "a finite number"
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+        if not 0 < value < float("inf"):
+            raise argparse.ArgumentTypeError(f"must be {what} greater than 0, got {text}")
+        return value
+    return parse
+
+
 def _train_parser(sub) -> None:
     p = sub.add_parser("train", help="train a small CNN on Fashion-MNIST",
                        description="Train conv-ReLU-pool-conv-ReLU-pool-dense on Fashion-MNIST, "
@@ -38,13 +53,14 @@ def _train_parser(sub) -> None:
     p.add_argument("--recipe", choices=["standard", "best"], default="standard",
                    help="standard: chapter 07's network (default); best: chapter 10's, with "
                         "batch norm and dropout (92.5%% measured on --data full)")
-    p.add_argument("--epochs", type=int, help="passes over the training set")
-    p.add_argument("--batch-size", type=int, help="images per gradient step")
-    p.add_argument("--lr", type=float, help="learning rate (SGD with momentum 0.9)")
-    p.add_argument("--channels", type=int, nargs=2, metavar=("C1", "C2"),
+    p.add_argument("--epochs", type=_positive(int), help="passes over the training set")
+    p.add_argument("--batch-size", type=_positive(int), help="images per gradient step")
+    p.add_argument("--lr", type=_positive(float), help="learning rate (SGD with momentum 0.9)")
+    p.add_argument("--channels", type=_positive(int), nargs=2, metavar=("C1", "C2"),
                    help="filters in the first and second convolution")
     p.add_argument("--seed", type=int, default=0, help="seed for weights and shuffling")
-    p.add_argument("--limit", type=int, help="use only the first LIMIT training images")
+    p.add_argument("--limit", type=_positive(int),
+                   help="use only the first LIMIT training images")
     p.add_argument("--out", default="minicnn-fashion.npz", help="where to save the weights")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 

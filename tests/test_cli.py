@@ -35,3 +35,26 @@ def test_unknown_arguments_are_refused(capsys):
     with pytest.raises(SystemExit):
         cli.main(["train", "--epochs", "1", "--bogus"])
     assert "unrecognised arguments: --bogus" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--epochs", "0"], "argument --epochs: must be a whole number greater than 0, got 0"),
+    (["--batch-size", "1.5"], "argument --batch-size: must be a whole number, got '1.5'"),
+    (["--lr", "-0.1"], "argument --lr: must be a finite number greater than 0, got -0.1"),
+    (["--lr", "nan"], "argument --lr: must be a finite number greater than 0, got nan"),
+    (["--channels", "8", "0"], "argument --channels: must be a whole number greater than 0"),
+    # before, --limit -5 trained on all but the last 5 images and --limit 0 on all of them
+    (["--limit", "-5"], "argument --limit: must be a whole number greater than 0, got -5"),
+    (["--limit", "0"], "argument --limit: must be a whole number greater than 0, got 0"),
+])
+def test_bad_numbers_are_usage_errors_before_any_data_is_loaded(args, message, capsys,
+                                                                 monkeypatch):
+    def no_loading(**kwargs):
+        raise AssertionError("the data was loaded before the arguments were checked")
+
+    monkeypatch.setattr("minicnn.datasets.load_fashion_mnist", no_loading)
+    with pytest.raises(SystemExit) as info:
+        cli.main(["train", *args])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
