@@ -19,6 +19,10 @@ from minicnn.layers import SoftmaxCrossEntropy
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     """``|a - b| / max(|a| + |b|, tiny)`` with norms over all entries (0 for two zero arrays)."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:  # broadcasting would compare the wrong entries, or none
+        raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}; compare "
+                         "two gradients of the same array (e.g. dw and the numerical gradient "
+                         "of w)")
     denom = np.linalg.norm(a) + np.linalg.norm(b)
     return 0.0 if denom == 0 else float(np.linalg.norm(a - b) / denom)
 

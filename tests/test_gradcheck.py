@@ -1,9 +1,11 @@
 """The per-layer gradient check points to the layer whose backward pass is wrong."""
 
+import re
+
 import numpy as np
 import pytest
 
-from minicnn.gradcheck import check_layers, check_model
+from minicnn.gradcheck import check_layers, check_model, relative_error
 from minicnn.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU, SoftmaxCrossEntropy
 from minicnn.network import Sequential
 
@@ -76,3 +78,17 @@ def test_pooling_after_relu_on_real_images_passes(seed):
     (x, y), _ = load_fashion_mnist()
     errors = check_layers(small_cnn(seed=0), x[:2], y[:2], seed=seed)
     assert max(e for layer in errors.values() for e in layer.values()) < 1e-7, errors
+
+
+def test_relative_error_refuses_arrays_of_different_shapes():
+    """Broadcasting (1, 3) against (2, 3) would compare the wrong entries and report an error
+    that means nothing; two zero arrays of different shapes would report 0."""
+    a = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    assert relative_error(a, a.copy()) == 0.0
+    assert relative_error(a, a + 1e-6) == pytest.approx(1e-6 * np.sqrt(6) / (2 * np.linalg.norm(a)))
+    for b in (a[:1], np.zeros(4), np.zeros((3, 2))):
+        expected = rf"same shape, got \(2, 3\) and {re.escape(str(b.shape))}"
+        with pytest.raises(ValueError, match=expected):
+            relative_error(a, b)
+    with pytest.raises(ValueError, match="same shape"):
+        relative_error(np.zeros(3), np.zeros(4))
