@@ -19,7 +19,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from minicnn import _checks
-from minicnn.shapes import check_conv_args
+from minicnn.shapes import check_conv_args, output_size
 
 
 def convolve(x: np.ndarray, w: np.ndarray, stride: int = 1, padding: int = 0) -> np.ndarray:
@@ -127,7 +127,7 @@ def conv_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarra
     x, w, _, stride, padding = cache[:5]
     n, h, wd, c = x.shape
     n_filters, kh, kw, _ = w.shape
-    out_h, out_w = (h + 2 * padding - kh) // stride + 1, (wd + 2 * padding - kw) // stride + 1
+    out_h, out_w = output_size(h, kh, stride, padding), output_size(wd, kw, stride, padding)
     dout = _checks.grad_like(dout, (n, out_h, out_w, n_filters), "conv_forward's output")
     cols = cache[5] if len(cache) > 5 else im2col(  # the five values alone: build it again
         pad(x, padding), kh, kw, stride, out_h, out_w).reshape(-1, kh * kw * c)

@@ -82,7 +82,11 @@ def evaluate(model: Sequential, x: np.ndarray, y: np.ndarray,
     -------
     (loss, accuracy) : tuple of float, accuracy in [0, 1]
     """
-    x, y = _check_data(x, y)
+    return _evaluate(model, *_check_data(x, y), batch_size)
+
+
+def _evaluate(model, x, y, batch_size: int = 500) -> tuple[float, float]:
+    """:func:`evaluate` on data already checked (``fit`` checks its validation set once)."""
     loss_fn = SoftmaxCrossEntropy()
     total_loss, correct = 0.0, 0
     with _mode(model, False):
@@ -199,7 +203,7 @@ def _fit_epochs(model, x, y, epochs, batch_size, optimizer, validation, rng, los
             history["loss"].append(total_loss / len(x))
             history["accuracy"].append(correct / len(x))
             if validation is not None:
-                val_loss, val_acc = evaluate(model, *validation)
+                val_loss, val_acc = _evaluate(model, *validation)
                 history.setdefault("val_loss", []).append(val_loss)
                 history.setdefault("val_accuracy", []).append(val_acc)
             if callback is not None:
